@@ -1,0 +1,41 @@
+# The only task runner. `make test` is what CI runs (see .ci/run).
+CARGO ?= cargo
+DATA ?= ./data
+
+# cargo-nextest runs tests in parallel processes; fall back to `cargo test` where it is missing.
+NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: test fmt-check lint test-all fmt run bench bench-quick build
+
+test: fmt-check lint test-all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test-all:
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run --workspace --locked --no-fail-fast
+	$(CARGO) test --workspace --locked --doc
+else
+	$(CARGO) test --workspace --locked --no-fail-fast
+endif
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --release --locked -p itsm-cli
+
+# Builds in release mode and runs the ledger demo against an embedded sled store in $(DATA).
+run: build
+	./target/release/ledgerdesk --data $(DATA) demo
+
+# Full benchmarks (minutes). Figures go to docs/PERFORMANCE.md.
+bench:
+	$(CARGO) run --release --locked -p itsm-benches --bin storebench
+
+bench-quick:
+	$(CARGO) run --release --locked -p itsm-benches --bin storebench -- --quick

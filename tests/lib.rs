@@ -1,0 +1,16 @@
+//! Black-box tests for Ledgerdesk. The tests live beside this file:
+//!
+//! - `architecture.rs` reads `cargo metadata`, `Cargo.lock` and the domain crates' sources and fails
+//!   when a crate breaks a dependency rule of docs/ARCHITECTURE.md.
+//!
+//! This library holds what those tests share: where the workspace is.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the folder holding the virtual `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // This package lives in `<root>/tests`.
+    here.parent()
+        .map_or_else(|| here.to_path_buf(), Path::to_path_buf)
+}
