@@ -1,0 +1,92 @@
+//! Why the catalog refuses a command.
+
+use chrono::{DateTime, Utc};
+use itsm_kernel::{CustomerTier, Name, Priority, ServiceId};
+
+/// A text field that is empty or too long.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field} must be at most {max} characters, got {len}")]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+}
+
+impl FieldError {
+    /// A text that must say something: not blank, at most `max` characters.
+    pub(crate) fn check_required(
+        field: &'static str,
+        text: &str,
+        max: usize,
+    ) -> Result<(), FieldError> {
+        if text.trim().is_empty() {
+            return Err(FieldError::Empty { field });
+        }
+        Self::check_length(field, text, max)
+    }
+
+    /// A text that may be empty but not longer than `max` characters.
+    pub(crate) fn check_length(
+        field: &'static str,
+        text: &str,
+        max: usize,
+    ) -> Result<(), FieldError> {
+        let len = text.chars().count();
+        if len > max {
+            return Err(FieldError::TooLong { field, len, max });
+        }
+        Ok(())
+    }
+}
+
+/// Every way a catalog command can be refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("invalid input: {0}")]
+    Validation(#[from] FieldError),
+    #[error("service {service} is not in the catalog")]
+    UnknownService { service: ServiceId },
+    #[error("service {service} is already defined")]
+    DuplicateService { service: ServiceId },
+    #[error("service {service} is retired")]
+    ServiceRetired { service: ServiceId },
+    #[error("calendar {calendar} is not defined")]
+    UnknownCalendar { calendar: Name },
+    #[error("calendar {calendar} is already defined")]
+    DuplicateCalendar { calendar: Name },
+    #[error("SLA policy {policy} is not defined")]
+    UnknownPolicy { policy: Name },
+    #[error("SLA policy {policy} is already defined")]
+    DuplicatePolicy { policy: Name },
+    #[error("{service} x {priority} x {tier:?} is already covered by SLA policy {policy}")]
+    PolicyScopeTaken {
+        service: ServiceId,
+        priority: Priority,
+        tier: CustomerTier,
+        policy: Name,
+    },
+    #[error("freeze window {window} is not defined")]
+    UnknownFreezeWindow { window: Name },
+    #[error("freeze window {window} is already defined")]
+    DuplicateFreezeWindow { window: Name },
+    #[error("freeze window {window} is already cancelled")]
+    FreezeWindowAlreadyCancelled { window: Name },
+    #[error("freeze window {window} has already ended")]
+    FreezeWindowEnded { window: Name },
+    #[error("a freeze window must end after it starts: {from} .. {to}")]
+    EmptyWindow {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    #[error("a freeze window must end in the future: it ends {to}, now is {now}")]
+    WindowInPast {
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    #[error("the revision of {what} changes nothing")]
+    Unchanged { what: &'static str },
+}

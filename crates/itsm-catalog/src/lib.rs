@@ -1,0 +1,25 @@
+//! The service catalog aggregate: services, business calendars, SLA policies and freeze windows.
+//!
+//! Architecture invariant: pure domain code. No I/O, no clock, no randomness; it depends only on
+//! `itsm-kernel` and `itsm-sla`, never on another aggregate. Whatever the catalog must know
+//! arrives in the command and its [`Context`](itsm_kernel::Context).
+//!
+//! Key decision: the whole catalog is ONE aggregate in ONE stream (`catalog`). Catalog edits are
+//! rare, the state is small, and cross-entity rules (a policy needs an active service and an
+//! existing calendar, a freeze window needs an active service) are checked against one
+//! consistent state without sagas. The price, contention on one stream, is irrelevant at the
+//! rate service managers edit a catalog.
+
+mod command;
+mod decider;
+mod error;
+mod event;
+mod state;
+
+pub use command::{CatalogCommand, MAX_REASON_LEN, MAX_SERVICE_NAME_LEN};
+pub use decider::Catalog;
+pub use error::{CatalogError, FieldError};
+pub use event::CatalogEvent;
+pub use state::{
+    Cancellation, CatalogState, Criticality, FreezeScope, FreezeWindow, Service, ServiceStatus,
+};
