@@ -1,0 +1,62 @@
+//! `itsm-eventstore`: the append-only, hash-chained event log of Ledgerdesk.
+//!
+//! It stores [`Envelope`]s: an opaque payload with its global `position` (gap-free from 1),
+//! its `stream_id` and stream `version` (from 1), a persisted event type and schema version,
+//! metadata (actor, command/correlation/causation ids, `recorded_at`), and `prev_hash`/`hash`
+//! links of a BLAKE3 chain (encoding documented in [`envelope`]). Appends are checked against an
+//! [`ExpectedVersion`] (typed [`StoreError::Conflict`]) and are idempotent per command id: a
+//! repeated command id returns the first [`Appended`] and writes nothing.
+//!
+//! Two backends implement [`EventStore`]: [`MemoryStore`] (tests) and [`SledStore`] (embedded,
+//! durable). Both run the same pure append logic (`ledger`: validation, idempotency, version
+//! check, envelope building, hashing) and the same `verify` walk, and pass one conformance suite
+//! plus a model test (sled must behave exactly like memory, also across reopen).
+//!
+//! # What it must not do
+//!
+//! - Know anything about ITIL: no domain types, no event enums; payloads are bytes.
+//! - Acknowledge, expose to readers or broadcast an event before the flush that made it durable
+//!   returned.
+//! - Read a clock or make ids: `recorded_at` and command ids arrive in [`Metadata`].
+//! - Use bincode anywhere but [`codec`].
+//!
+//! # Key decisions
+//!
+//! - **Group commit.** `SledStore` has a single writer on a dedicated OS thread. Callers send
+//!   requests over a channel and await a tokio oneshot; the writer drains the queue, decides
+//!   every request against its in-memory stream versions, writes one atomic `sled::Batch`,
+//!   calls the blocking `flush()` once, then answers everyone and broadcasts the new
+//!   envelopes. A conflicting request fails alone; an I/O failure fails the whole batch and the
+//!   writer reloads its state from disk.
+//! - **Key layout** in one sled tree (see `keys`): `e/{position}` -> envelope,
+//!   `s/{stream}\0{version}` -> position, `c/{command id}` -> first `Appended`,
+//!   `meta/format` -> format version, big-endian integers so key order is numeric order.
+//! - **Subscriptions** subscribe to the writer's broadcast *before* reading the log, and filter
+//!   by position, so the catch-up -> live switch-over has no gap and no duplicate; a lagging
+//!   subscriber goes back to reading the log.
+//! - **sled 0.34.7 precautions**: explicit `cache_capacity`, no background flusher (only the
+//!   writer flushes, with the blocking `flush()`, never `flush_async`), no `len()`, no
+//!   `watch_prefix`, no `io_uring`; one process per directory, enforced by a lock file
+//!   ([`StoreError::Locked`]).
+
+pub mod append;
+pub mod codec;
+pub mod envelope;
+pub mod error;
+mod keys;
+mod ledger;
+pub mod memory;
+pub mod sled_store;
+pub mod store;
+pub mod subscription;
+pub mod verify;
+
+pub use append::{Appended, ExpectedVersion, MAX_PAYLOAD_BYTES, NewEvent};
+pub use codec::CodecError;
+pub use envelope::{CausationId, CommandId, CorrelationId, Envelope, Hash, Metadata, StreamId};
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use sled_store::{SledConfig, SledStore};
+pub use store::EventStore;
+pub use subscription::Subscription;
+pub use verify::{Defect, Problem, VerifyReport};

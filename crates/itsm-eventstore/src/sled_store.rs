@@ -1,0 +1,589 @@
+//! The embedded, durable backend: one sled tree, one writer thread, group commit.
+//!
+//! Callers validate their request, send it over a channel and await a tokio oneshot. The
+//! writer thread (a plain OS thread, so blocking `flush()` never stalls the async runtime)
+//! takes every queued request, decides each with [`crate::ledger`] against its in-memory state,
+//! stages all writes in one `sled::Batch`, applies it, calls the blocking `db.flush()`, and only
+//! then publishes the new head, answers every caller and broadcasts the envelopes. Requests
+//! that fail (conflicts) are answered with their error and do not affect the others. If apply
+//! or flush fails, every caller of that batch gets the error and the writer reloads its state
+//! from disk, so memory never runs ahead of the log.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::future::{Future, ready};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+
+use tokio::sync::{broadcast, oneshot};
+
+use crate::append::{Appended, ExpectedVersion, NewEvent};
+use crate::codec;
+use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_stored, encode_stored};
+use crate::error::StoreError;
+use crate::keys;
+use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
+use crate::store::EventStore;
+use crate::subscription::{self, LogSource, Published, Subscription};
+use crate::verify::{Verifier, VerifyReport};
+
+/// Tuning knobs of [`SledStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SledConfig {
+    /// sled page cache in bytes, set explicitly (sled's default is tuned for other workloads).
+    pub cache_capacity: u64,
+    /// Committed batches kept for slow subscribers before they fall back to catch-up reads.
+    pub broadcast_capacity: usize,
+    /// Most append requests the writer puts into one batch (one flush).
+    pub max_batch: usize,
+}
+
+impl Default for SledConfig {
+    fn default() -> Self {
+        SledConfig {
+            cache_capacity: 256 * 1024 * 1024,
+            broadcast_capacity: 1024,
+            max_batch: 4096,
+        }
+    }
+}
+
+/// An event store in a sled database directory. Cloning shares the store; the directory is
+/// released when the last clone (and every subscription) is dropped.
+#[derive(Debug, Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+struct Request {
+    append: AppendRequest,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
+}
+
+/// Fields drop in order: the sled handle before the directory lock.
+struct Inner {
+    requests: Option<mpsc::Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
+    db: sled::Db,
+    committed: Arc<AtomicU64>,
+    live: broadcast::Sender<Published>,
+    path: PathBuf,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .field("head", &self.committed.load(Ordering::Acquire))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel stops the writer after its current batch; joining it makes sure
+        // its sled handle is gone before ours, so the directory can be reopened at once.
+        drop(self.requests.take());
+        if let Some(writer) = self.writer.take() {
+            let _writer_panicked = writer.join();
+        }
+    }
+}
+
+const LOCK_FILE: &str = "ledgerdesk.lock";
+const SLED_DIR: &str = "sled";
+
+impl SledStore {
+    /// Open (or create) the store in `dir`. Fails with [`StoreError::Locked`] while another
+    /// process or another handle in this process has it open.
+    pub fn open(dir: impl AsRef<Path>, config: &SledConfig) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        fs::create_dir_all(dir).map_err(|e| StoreError::storage(&e))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(|e| StoreError::storage(&e))?;
+        if let Err(e) = lock.try_lock() {
+            return Err(match e {
+                fs::TryLockError::WouldBlock => StoreError::Locked {
+                    path: dir.to_path_buf(),
+                },
+                fs::TryLockError::Error(e) => StoreError::storage(&e),
+            });
+        }
+        let db = sled::Config::new()
+            .path(dir.join(SLED_DIR))
+            .cache_capacity(config.cache_capacity)
+            // No background flusher: only the writer thread flushes.
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked {
+                        path: dir.to_path_buf(),
+                    }
+                }
+                other => StoreError::storage(&other),
+            })?;
+        check_format(&db)?;
+        let (tip, broken) = match load_tip(&db) {
+            Ok(tip) => (tip, None),
+            // Keep the store readable (and verifiable) but refuse appends.
+            Err(e) => (Tip::EMPTY, Some(e)),
+        };
+        let head = match &broken {
+            None => tip.position,
+            Some(_) => last_position(&db)?,
+        };
+        let committed = Arc::new(AtomicU64::new(head));
+        let (live, _) = broadcast::channel(config.broadcast_capacity.max(1));
+        let (requests, receiver) = mpsc::channel();
+        let writer = Writer {
+            db: db.clone(),
+            tip,
+            versions: HashMap::new(),
+            broken,
+            committed: Arc::clone(&committed),
+            live: live.clone(),
+            max_batch: config.max_batch.max(1),
+        };
+        let writer = std::thread::Builder::new()
+            .name("ledgerdesk-writer".to_owned())
+            .spawn(move || writer.run(&receiver))
+            .map_err(|e| StoreError::storage(&e))?;
+        Ok(SledStore {
+            inner: Arc::new(Inner {
+                requests: Some(requests),
+                writer: Some(writer),
+                db,
+                committed,
+                live,
+                path: dir.to_path_buf(),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The directory this store was opened in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Validate and queue an append; the receiver answers after the batch's flush.
+    fn submit(
+        &self,
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        metadata: Metadata,
+    ) -> Result<oneshot::Receiver<Result<Appended, StoreError>>, StoreError> {
+        ledger::validate(&stream, &events, &metadata)?;
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            append: AppendRequest {
+                stream,
+                expected,
+                events,
+                metadata,
+            },
+            reply,
+        };
+        self.inner
+            .requests
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(request)
+            .map_err(|_| StoreError::Closed)?;
+        Ok(answer)
+    }
+
+    fn read_stream_now(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        let db = &self.inner.db;
+        let head = self.inner.head();
+        let prefix = keys::stream_prefix(stream);
+        let start = keys::stream(stream, from_version.max(1));
+        let mut out = Vec::new();
+        for entry in db.range(start..) {
+            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let position = keys::u64_value(&value).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                reason: format!("stream index entry of {stream} has a malformed value"),
+            })?;
+            if position > head {
+                break;
+            }
+            let bytes = db
+                .get(keys::event(position))
+                .map_err(|e| StoreError::storage(&e))?
+                .ok_or_else(|| StoreError::Corrupt {
+                    position,
+                    reason: format!("stream index of {stream} points to a missing event"),
+                })?;
+            out.push(decode_stored(position, &bytes)?);
+        }
+        Ok(out)
+    }
+
+    fn verify_now(&self) -> Result<VerifyReport, StoreError> {
+        let db = &self.inner.db;
+        let head = self.inner.head();
+        let mut verifier = Verifier::new();
+        for entry in db.range(keys::event(1)..=keys::event(head)) {
+            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+            let Some(position) = keys::event_position(&key) else {
+                continue;
+            };
+            verifier.event(position, decode_stored(position, &value));
+        }
+        for entry in db.scan_prefix(keys::STREAM_PREFIX) {
+            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+            let position = keys::u64_value(&value);
+            match (keys::parse_stream(&key), position) {
+                (Some((stream, version)), Some(position)) => {
+                    if position > head {
+                        continue;
+                    }
+                    let stream = String::from_utf8_lossy(stream);
+                    verifier.index_entry(&stream, version, position);
+                }
+                (_, position) => verifier.malformed_index_entry(
+                    position.unwrap_or(0),
+                    format!("index key {key:?} or its value cannot be parsed"),
+                ),
+            }
+        }
+        Ok(verifier.finish())
+    }
+}
+
+impl Inner {
+    fn head(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+}
+
+impl LogSource for Inner {
+    fn read_committed(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        let head = self.head();
+        let from = from_position.max(1);
+        if from > head || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut out =
+            Vec::with_capacity(limit.min(usize::try_from(head - from + 1).unwrap_or(limit)));
+        for entry in self
+            .db
+            .range(keys::event(from)..=keys::event(head))
+            .take(limit)
+        {
+            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+            let position = keys::event_position(&key).unwrap_or(0);
+            out.push(decode_stored(position, &value)?);
+        }
+        Ok(out)
+    }
+}
+
+impl EventStore for SledStore {
+    fn append(
+        &self,
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        metadata: Metadata,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send {
+        let submitted = self.submit(stream, expected, events, metadata);
+        async move {
+            let answer = submitted?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        }
+    }
+
+    fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+    ) -> impl Future<Output = Result<Vec<Envelope>, StoreError>> + Send {
+        ready(self.read_stream_now(stream, from_version))
+    }
+
+    fn read_all(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Envelope>, StoreError>> + Send {
+        ready(self.inner.read_committed(from_position, limit))
+    }
+
+    fn head(&self) -> u64 {
+        self.inner.head()
+    }
+
+    fn subscribe_all(&self, from_position: u64) -> Subscription {
+        subscription::subscribe(&self.inner, &self.inner.live, from_position)
+    }
+
+    fn verify(&self) -> impl Future<Output = Result<VerifyReport, StoreError>> + Send {
+        ready(self.verify_now())
+    }
+}
+
+fn check_format(db: &sled::Db) -> Result<(), StoreError> {
+    let stored = db
+        .get(keys::FORMAT_KEY)
+        .map_err(|e| StoreError::storage(&e))?;
+    if let Some(bytes) = stored {
+        let found = <[u8; 4]>::try_from(bytes.as_ref()).map_or(0, u32::from_be_bytes);
+        return if found == keys::FORMAT_VERSION {
+            Ok(())
+        } else {
+            Err(StoreError::UnsupportedFormat {
+                found,
+                supported: keys::FORMAT_VERSION,
+            })
+        };
+    }
+    if last_position(db)? != 0 {
+        return Err(StoreError::UnsupportedFormat {
+            found: 0,
+            supported: keys::FORMAT_VERSION,
+        });
+    }
+    db.insert(keys::FORMAT_KEY, &keys::FORMAT_VERSION.to_be_bytes())
+        .map_err(|e| StoreError::storage(&e))?;
+    db.flush().map_err(|e| StoreError::storage(&e))?;
+    Ok(())
+}
+
+/// Position of the last `e/` key (0 when empty).
+fn last_position(db: &sled::Db) -> Result<u64, StoreError> {
+    match db.scan_prefix(keys::EVENT_PREFIX).next_back() {
+        None => Ok(0),
+        Some(entry) => {
+            let (key, _) = entry.map_err(|e| StoreError::storage(&e))?;
+            keys::event_position(&key).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                reason: "malformed event key".to_owned(),
+            })
+        }
+    }
+}
+
+/// The last envelope's position and hash, from the last `e/` key.
+fn load_tip(db: &sled::Db) -> Result<Tip, StoreError> {
+    match db.scan_prefix(keys::EVENT_PREFIX).next_back() {
+        None => Ok(Tip::EMPTY),
+        Some(entry) => {
+            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+            let position = keys::event_position(&key).ok_or_else(|| StoreError::Corrupt {
+                position: 0,
+                reason: "malformed event key".to_owned(),
+            })?;
+            let env = decode_stored(position, &value)?;
+            Ok(Tip {
+                position,
+                hash: env.hash,
+            })
+        }
+    }
+}
+
+/// The single writer. Owns all writes and the stream-version cache.
+struct Writer {
+    db: sled::Db,
+    tip: Tip,
+    /// Stream versions, loaded lazily from the index and kept up to date by the writer.
+    versions: HashMap<StreamId, u64>,
+    /// Set when the state could not be loaded: every append is answered with this error.
+    broken: Option<StoreError>,
+    committed: Arc<AtomicU64>,
+    live: broadcast::Sender<Published>,
+    max_batch: usize,
+}
+
+struct WriterIndex<'a> {
+    db: &'a sled::Db,
+    versions: &'a mut HashMap<StreamId, u64>,
+    /// Command ids appended earlier in the batch being built.
+    pending: &'a mut HashMap<CommandId, Appended>,
+}
+
+impl Index for WriterIndex<'_> {
+    fn stream_version(&mut self, stream: &StreamId) -> Result<u64, StoreError> {
+        if let Some(v) = self.versions.get(stream) {
+            return Ok(*v);
+        }
+        let version = match self.db.scan_prefix(keys::stream_prefix(stream)).next_back() {
+            None => 0,
+            Some(entry) => {
+                let (key, _) = entry.map_err(|e| StoreError::storage(&e))?;
+                keys::version_suffix(&key).ok_or_else(|| StoreError::Corrupt {
+                    position: 0,
+                    reason: format!("malformed index key of stream {stream}"),
+                })?
+            }
+        };
+        self.versions.insert(stream.clone(), version);
+        Ok(version)
+    }
+
+    fn command(&mut self, id: CommandId) -> Result<Option<Appended>, StoreError> {
+        if let Some(first) = self.pending.get(&id) {
+            return Ok(Some(first.clone()));
+        }
+        match self
+            .db
+            .get(keys::command(id))
+            .map_err(|e| StoreError::storage(&e))?
+        {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(codec::decode(&bytes)?)),
+        }
+    }
+
+    fn record(&mut self, appended: &Appended, command_id: Option<CommandId>) {
+        if let Some(v) = self.versions.get_mut(&appended.stream) {
+            *v = appended.version;
+        } else {
+            self.versions
+                .insert(appended.stream.clone(), appended.version);
+        }
+        if let Some(id) = command_id {
+            self.pending.insert(id, appended.clone());
+        }
+    }
+}
+
+type Answer = (
+    oneshot::Sender<Result<Appended, StoreError>>,
+    Result<Appended, StoreError>,
+);
+
+impl Writer {
+    fn run(mut self, requests: &mpsc::Receiver<Request>) {
+        let mut queue = Vec::new();
+        // Ends when every sender is gone (the store was dropped).
+        while let Ok(first) = requests.recv() {
+            queue.push(first);
+            while queue.len() < self.max_batch {
+                match requests.try_recv() {
+                    Ok(next) => queue.push(next),
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut queue);
+        }
+    }
+
+    fn commit(&mut self, queue: &mut Vec<Request>) {
+        if let Some(err) = &self.broken {
+            for request in queue.drain(..) {
+                let _caller_gone = request.reply.send(Err(err.clone()));
+            }
+            return;
+        }
+        let mut batch = sled::Batch::default();
+        let mut pending = HashMap::new();
+        let mut published: Vec<Envelope> = Vec::new();
+        let mut answers: Vec<Answer> = Vec::with_capacity(queue.len());
+        let mut failure: Option<StoreError> = None;
+        for Request { append, reply } in queue.drain(..) {
+            let mut index = WriterIndex {
+                db: &self.db,
+                versions: &mut self.versions,
+                pending: &mut pending,
+            };
+            let answer = match ledger::decide(&mut index, &mut self.tip, append) {
+                Ok(Outcome::Duplicate(first)) => Ok(first),
+                Ok(Outcome::Written {
+                    appended,
+                    envelopes,
+                    command_id,
+                }) => {
+                    if let Err(e) = stage(&mut batch, &envelopes, &appended, command_id) {
+                        failure.get_or_insert(e);
+                    }
+                    published.extend(envelopes);
+                    Ok(appended)
+                }
+                Err(e) => Err(e),
+            };
+            answers.push((reply, answer));
+        }
+        if failure.is_none() && !published.is_empty() {
+            let durable = self
+                .db
+                .apply_batch(batch)
+                .and_then(|()| self.db.flush().map(drop));
+            if let Err(e) = durable {
+                failure = Some(StoreError::storage(&e));
+            }
+        }
+        if let Some(err) = failure {
+            self.reload();
+            for (reply, _) in answers {
+                let _caller_gone = reply.send(Err(err.clone()));
+            }
+            return;
+        }
+        if !published.is_empty() {
+            // Readable from here on; then broadcast (subscriptions rely on this order).
+            self.committed.store(self.tip.position, Ordering::Release);
+            let _no_subscribers_is_fine = self.live.send(Published::from(published));
+        }
+        for (reply, answer) in answers {
+            let _caller_gone = reply.send(answer);
+        }
+    }
+
+    /// After a failed batch: forget everything decided in memory and read the state back.
+    fn reload(&mut self) {
+        self.versions.clear();
+        match load_tip(&self.db) {
+            Ok(tip) => {
+                self.tip = tip;
+                // Whatever reached the log is readable; subscriptions notice the missing
+                // broadcast by the position gap and read it from the log.
+                self.committed.store(tip.position, Ordering::Release);
+            }
+            Err(e) => self.broken = Some(e),
+        }
+    }
+}
+
+/// Put one append's keys into the batch.
+fn stage(
+    batch: &mut sled::Batch,
+    envelopes: &[Envelope],
+    appended: &Appended,
+    command_id: Option<CommandId>,
+) -> Result<(), StoreError> {
+    for env in envelopes {
+        batch.insert(&keys::event(env.position), encode_stored(env)?);
+        batch.insert(
+            keys::stream(&env.stream_id, env.version),
+            &env.position.to_be_bytes(),
+        );
+    }
+    if let Some(id) = command_id {
+        batch.insert(&keys::command(id), codec::encode(appended)?);
+    }
+    Ok(())
+}
