@@ -1,7 +1,10 @@
 //! What a service manager asks of the catalog.
 
-use chrono::{DateTime, Utc};
-use itsm_kernel::{GroupId, Name, ServiceId};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use itsm_kernel::{CustomerTier, GroupId, Name, Priority, ServiceId};
+use itsm_sla::{Calendar, SlaTargets};
 use serde::{Deserialize, Serialize};
 
 use crate::{Criticality, FreezeScope};
@@ -10,6 +13,9 @@ use crate::{Criticality, FreezeScope};
 pub const MAX_SERVICE_NAME_LEN: usize = 200;
 /// Longest reason (retirement, freeze window, cancellation), in characters.
 pub const MAX_REASON_LEN: usize = 2_000;
+
+/// Most OLA targets (assignment groups) one SLA policy revision names.
+pub const MAX_OLA_TARGETS: usize = 64;
 
 /// A command to the catalog aggregate (stream `catalog`).
 ///
@@ -34,6 +40,30 @@ pub enum CatalogCommand {
     /// Takes a service out of use. It stays in the catalog (history refers to it) and can no
     /// longer be revised, given policies or freeze windows.
     RetireService { service: ServiceId, reason: String },
+    /// Adds a business calendar. [`Calendar`] is validated when built (and when decoded).
+    DefineCalendar { name: Name, calendar: Calendar },
+    /// Replaces a calendar's definition with a new revision; earlier revisions stay on record.
+    ReviseCalendar { name: Name, calendar: Calendar },
+    /// Adds the SLA policy of one service x priority x customer tier (revision 1). Targets are
+    /// business time in the named calendar, which must exist. `ola` holds the operational-level
+    /// target of each assignment group that has one.
+    DefineSlaPolicy {
+        policy: Name,
+        service: ServiceId,
+        priority: Priority,
+        tier: CustomerTier,
+        targets: SlaTargets,
+        calendar: Name,
+        ola: BTreeMap<GroupId, TimeDelta>,
+    },
+    /// Replaces a policy's targets, calendar and OLA targets with a new revision; the scope
+    /// (service x priority x tier) never changes. Earlier revisions stay on record.
+    ReviseSlaPolicy {
+        policy: Name,
+        targets: SlaTargets,
+        calendar: Name,
+        ola: BTreeMap<GroupId, TimeDelta>,
+    },
     /// Declares a blackout period for one service or for all.
     DefineFreezeWindow {
         window: Name,
@@ -53,6 +83,10 @@ impl CatalogCommand {
             CatalogCommand::DefineService { .. } => "DefineService",
             CatalogCommand::ReviseService { .. } => "ReviseService",
             CatalogCommand::RetireService { .. } => "RetireService",
+            CatalogCommand::DefineCalendar { .. } => "DefineCalendar",
+            CatalogCommand::ReviseCalendar { .. } => "ReviseCalendar",
+            CatalogCommand::DefineSlaPolicy { .. } => "DefineSlaPolicy",
+            CatalogCommand::ReviseSlaPolicy { .. } => "ReviseSlaPolicy",
             CatalogCommand::DefineFreezeWindow { .. } => "DefineFreezeWindow",
             CatalogCommand::CancelFreezeWindow { .. } => "CancelFreezeWindow",
         }

@@ -1,11 +1,16 @@
 //! The catalog's decisions (`decide`) and how its events change the state (`evolve`).
 
-use itsm_kernel::{Context, Decider};
+use std::collections::BTreeMap;
 
-use crate::command::{MAX_REASON_LEN, MAX_SERVICE_NAME_LEN};
+use chrono::TimeDelta;
+use itsm_kernel::{Context, Decider, GroupId, ServiceId};
+use itsm_sla::{SlaTargets, validate_target};
+
+use crate::command::{MAX_OLA_TARGETS, MAX_REASON_LEN, MAX_SERVICE_NAME_LEN};
 use crate::{
-    Cancellation, CatalogCommand, CatalogError, CatalogEvent, CatalogState, FieldError,
-    FreezeScope, FreezeWindow, Service, ServiceStatus,
+    BusinessCalendar, CalendarRevision, Cancellation, CatalogCommand, CatalogError, CatalogEvent,
+    CatalogState, FieldError, FreezeScope, FreezeWindow, PolicyRevision, Service, ServiceStatus,
+    SlaPolicy,
 };
 
 /// The catalog aggregate: one stream, `catalog`, for all services, calendars, SLA policies and
@@ -78,6 +83,111 @@ impl Decider for Catalog {
                 Ok(vec![CatalogEvent::ServiceRetired {
                     service: service.clone(),
                     reason: reason.clone(),
+                    by,
+                    at,
+                }])
+            }
+            CatalogCommand::DefineCalendar { name, calendar } => {
+                if state.calendars.contains_key(name) {
+                    return Err(CatalogError::DuplicateCalendar {
+                        calendar: name.clone(),
+                    });
+                }
+                Ok(vec![CatalogEvent::CalendarDefined {
+                    name: name.clone(),
+                    calendar: calendar.clone(),
+                    by,
+                    at,
+                }])
+            }
+            CatalogCommand::ReviseCalendar { name, calendar } => {
+                let current =
+                    state
+                        .calendars
+                        .get(name)
+                        .ok_or_else(|| CatalogError::UnknownCalendar {
+                            calendar: name.clone(),
+                        })?;
+                if current.current.calendar == *calendar {
+                    return Err(CatalogError::Unchanged { what: "calendar" });
+                }
+                Ok(vec![CatalogEvent::CalendarRevised {
+                    name: name.clone(),
+                    revision: current.current.revision.saturating_add(1),
+                    calendar: calendar.clone(),
+                    by,
+                    at,
+                }])
+            }
+            CatalogCommand::DefineSlaPolicy {
+                policy,
+                service,
+                priority,
+                tier,
+                targets,
+                calendar,
+                ola,
+            } => {
+                check_ola(targets, ola)?;
+                active_service(state, service)?;
+                known_calendar(state, calendar)?;
+                if state.policies.contains_key(policy) {
+                    return Err(CatalogError::DuplicatePolicy {
+                        policy: policy.clone(),
+                    });
+                }
+                if let Some(existing) = state.policy_for(service, *priority, *tier) {
+                    return Err(CatalogError::PolicyScopeTaken {
+                        service: service.clone(),
+                        priority: *priority,
+                        tier: *tier,
+                        policy: existing.name.clone(),
+                    });
+                }
+                Ok(vec![CatalogEvent::SlaPolicyDefined {
+                    policy: policy.clone(),
+                    service: service.clone(),
+                    priority: *priority,
+                    tier: *tier,
+                    targets: targets.clone(),
+                    calendar: calendar.clone(),
+                    ola: ola.clone(),
+                    by,
+                    at,
+                }])
+            }
+            CatalogCommand::ReviseSlaPolicy {
+                policy,
+                targets,
+                calendar,
+                ola,
+            } => {
+                check_ola(targets, ola)?;
+                let existing =
+                    state
+                        .policies
+                        .get(policy)
+                        .ok_or_else(|| CatalogError::UnknownPolicy {
+                            policy: policy.clone(),
+                        })?;
+                active_service(state, &existing.service)?;
+                known_calendar(state, calendar)?;
+                let current = &existing.current;
+                if current.targets == *targets
+                    && current.calendar == *calendar
+                    && current.ola == *ola
+                {
+                    return Err(CatalogError::Unchanged { what: "SLA policy" });
+                }
+                Ok(vec![CatalogEvent::SlaPolicyRevised {
+                    policy: policy.clone(),
+                    revision: current.revision.saturating_add(1),
+                    service: existing.service.clone(),
+                    priority: existing.priority,
+                    tier: existing.tier,
+                    targets: targets.clone(),
+                    calendar: calendar.clone(),
+                    ola: ola.clone(),
                     by,
                     at,
                 }])
@@ -196,6 +306,106 @@ impl Decider for Catalog {
                     current.revised_at = *at;
                 }
             }
+            CatalogEvent::CalendarDefined {
+                name,
+                calendar,
+                by,
+                at,
+            } => {
+                state.calendars.insert(
+                    name.clone(),
+                    BusinessCalendar {
+                        name: name.clone(),
+                        current: CalendarRevision {
+                            revision: 1,
+                            calendar: calendar.clone(),
+                            by: by.clone(),
+                            at: *at,
+                        },
+                        earlier: Vec::new(),
+                    },
+                );
+            }
+            CatalogEvent::CalendarRevised {
+                name,
+                revision,
+                calendar,
+                by,
+                at,
+            } => {
+                if let Some(existing) = state.calendars.get_mut(name) {
+                    let replaced = std::mem::replace(
+                        &mut existing.current,
+                        CalendarRevision {
+                            revision: *revision,
+                            calendar: calendar.clone(),
+                            by: by.clone(),
+                            at: *at,
+                        },
+                    );
+                    existing.earlier.push(replaced);
+                }
+            }
+            CatalogEvent::SlaPolicyDefined {
+                policy,
+                service,
+                priority,
+                tier,
+                targets,
+                calendar,
+                ola,
+                by,
+                at,
+            } => {
+                state
+                    .policy_by_scope
+                    .insert((service.clone(), *priority, *tier), policy.clone());
+                state.policies.insert(
+                    policy.clone(),
+                    SlaPolicy {
+                        name: policy.clone(),
+                        service: service.clone(),
+                        priority: *priority,
+                        tier: *tier,
+                        current: PolicyRevision {
+                            revision: 1,
+                            targets: targets.clone(),
+                            calendar: calendar.clone(),
+                            ola: ola.clone(),
+                            by: by.clone(),
+                            at: *at,
+                        },
+                        earlier: Vec::new(),
+                    },
+                );
+            }
+            CatalogEvent::SlaPolicyRevised {
+                policy,
+                revision,
+                service: _,
+                priority: _,
+                tier: _,
+                targets,
+                calendar,
+                ola,
+                by,
+                at,
+            } => {
+                if let Some(existing) = state.policies.get_mut(policy) {
+                    let replaced = std::mem::replace(
+                        &mut existing.current,
+                        PolicyRevision {
+                            revision: *revision,
+                            targets: targets.clone(),
+                            calendar: calendar.clone(),
+                            ola: ola.clone(),
+                            by: by.clone(),
+                            at: *at,
+                        },
+                    );
+                    existing.earlier.push(replaced);
+                }
+            }
             CatalogEvent::FreezeWindowDefined {
                 window,
                 scope,
@@ -237,10 +447,39 @@ impl Decider for Catalog {
     }
 }
 
+/// The OLA targets are positive, bounded, not longer than the resolution target, and few.
+fn check_ola(targets: &SlaTargets, ola: &BTreeMap<GroupId, TimeDelta>) -> Result<(), CatalogError> {
+    if ola.len() > MAX_OLA_TARGETS {
+        return Err(CatalogError::TooManyOlaTargets {
+            count: ola.len(),
+            max: MAX_OLA_TARGETS,
+        });
+    }
+    for (group, target) in ola {
+        validate_target("OLA", *target).map_err(CatalogError::InvalidTarget)?;
+        if *target > targets.resolution() {
+            return Err(CatalogError::OlaExceedsResolution {
+                group: group.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn known_calendar(state: &CatalogState, calendar: &itsm_kernel::Name) -> Result<(), CatalogError> {
+    if state.calendars.contains_key(calendar) {
+        Ok(())
+    } else {
+        Err(CatalogError::UnknownCalendar {
+            calendar: calendar.clone(),
+        })
+    }
+}
+
 /// The service, if it exists and is active.
 fn active_service<'a>(
     state: &'a CatalogState,
-    service: &itsm_kernel::ServiceId,
+    service: &ServiceId,
 ) -> Result<&'a Service, CatalogError> {
     let found = state
         .services

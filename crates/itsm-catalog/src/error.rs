@@ -1,7 +1,8 @@
 //! Why the catalog refuses a command.
 
 use chrono::{DateTime, Utc};
-use itsm_kernel::{CustomerTier, Name, Priority, ServiceId};
+use itsm_kernel::{CustomerTier, GroupId, Name, Priority, ServiceId};
+use itsm_sla::SlaError;
 
 /// A text field that is empty or too long.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +70,12 @@ pub enum CatalogError {
         tier: CustomerTier,
         policy: Name,
     },
+    #[error("invalid SLA target: {0}")]
+    InvalidTarget(SlaError),
+    #[error("the OLA target of {group} exceeds the policy's resolution target")]
+    OlaExceedsResolution { group: GroupId },
+    #[error("a policy has at most {max} OLA targets, got {count}")]
+    TooManyOlaTargets { count: usize, max: usize },
     #[error("freeze window {window} is not defined")]
     UnknownFreezeWindow { window: Name },
     #[error("freeze window {window} is already defined")]

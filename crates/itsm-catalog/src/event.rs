@@ -1,8 +1,11 @@
 //! What happened to the catalog. Every definition and revision is an event, so any past state of
 //! the catalog (and any SLA policy in force at a past moment) can be reconstructed.
 
-use chrono::{DateTime, Utc};
-use itsm_kernel::{Actor, GroupId, Name, PersistedEvent, ServiceId};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use itsm_kernel::{Actor, CustomerTier, GroupId, Name, PersistedEvent, Priority, ServiceId};
+use itsm_sla::{Calendar, SlaTargets};
 use serde::{Deserialize, Serialize};
 
 use crate::{Criticality, FreezeScope};
@@ -36,6 +39,48 @@ pub enum CatalogEvent {
         by: Actor,
         at: DateTime<Utc>,
     },
+    /// Revision 1 of a calendar.
+    CalendarDefined {
+        name: Name,
+        calendar: Calendar,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    CalendarRevised {
+        name: Name,
+        /// 2, 3, ...: one more than the revision it replaces.
+        revision: u32,
+        calendar: Calendar,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    /// Revision 1 of an SLA policy.
+    SlaPolicyDefined {
+        policy: Name,
+        service: ServiceId,
+        priority: Priority,
+        tier: CustomerTier,
+        targets: SlaTargets,
+        calendar: Name,
+        ola: BTreeMap<GroupId, TimeDelta>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
+    /// A new revision of an SLA policy; repeats the (unchanged) scope so that every revision
+    /// reads on its own.
+    SlaPolicyRevised {
+        policy: Name,
+        /// 2, 3, ...: one more than the revision it replaces.
+        revision: u32,
+        service: ServiceId,
+        priority: Priority,
+        tier: CustomerTier,
+        targets: SlaTargets,
+        calendar: Name,
+        ola: BTreeMap<GroupId, TimeDelta>,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     FreezeWindowDefined {
         window: Name,
         scope: FreezeScope,
@@ -59,6 +104,10 @@ impl CatalogEvent {
         "ServiceDefined",
         "ServiceRevised",
         "ServiceRetired",
+        "CalendarDefined",
+        "CalendarRevised",
+        "SlaPolicyDefined",
+        "SlaPolicyRevised",
         "FreezeWindowDefined",
         "FreezeWindowCancelled",
     ];
@@ -70,6 +119,10 @@ impl PersistedEvent for CatalogEvent {
             CatalogEvent::ServiceDefined { .. } => "ServiceDefined",
             CatalogEvent::ServiceRevised { .. } => "ServiceRevised",
             CatalogEvent::ServiceRetired { .. } => "ServiceRetired",
+            CatalogEvent::CalendarDefined { .. } => "CalendarDefined",
+            CatalogEvent::CalendarRevised { .. } => "CalendarRevised",
+            CatalogEvent::SlaPolicyDefined { .. } => "SlaPolicyDefined",
+            CatalogEvent::SlaPolicyRevised { .. } => "SlaPolicyRevised",
             CatalogEvent::FreezeWindowDefined { .. } => "FreezeWindowDefined",
             CatalogEvent::FreezeWindowCancelled { .. } => "FreezeWindowCancelled",
         }
@@ -80,6 +133,10 @@ impl PersistedEvent for CatalogEvent {
             CatalogEvent::ServiceDefined { .. }
             | CatalogEvent::ServiceRevised { .. }
             | CatalogEvent::ServiceRetired { .. }
+            | CatalogEvent::CalendarDefined { .. }
+            | CatalogEvent::CalendarRevised { .. }
+            | CatalogEvent::SlaPolicyDefined { .. }
+            | CatalogEvent::SlaPolicyRevised { .. }
             | CatalogEvent::FreezeWindowDefined { .. }
             | CatalogEvent::FreezeWindowCancelled { .. } => 1,
         }

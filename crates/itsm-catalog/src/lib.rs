@@ -16,10 +16,11 @@ mod error;
 mod event;
 mod state;
 
-pub use command::{CatalogCommand, MAX_REASON_LEN, MAX_SERVICE_NAME_LEN};
+pub use command::{CatalogCommand, MAX_OLA_TARGETS, MAX_REASON_LEN, MAX_SERVICE_NAME_LEN};
 pub use decider::Catalog;
 pub use error::{CatalogError, FieldError};
 pub use event::CatalogEvent;
 pub use state::{
-    Cancellation, CatalogState, Criticality, FreezeScope, FreezeWindow, Service, ServiceStatus,
+    BusinessCalendar, CalendarRevision, Cancellation, CatalogState, Criticality, FreezeScope,
+    FreezeWindow, PolicyRevision, Service, ServiceStatus, SlaPolicy,
 };
