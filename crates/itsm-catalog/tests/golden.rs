@@ -1,0 +1,251 @@
+//! Golden fixtures: the ledger bytes of one example of every catalog event, checked in under
+//! `tests/golden/<EventType>.bin`. The current code must decode them to the same value and encode
+//! that value to the same bytes, so a change to an event's shape (or to the order of the enum's
+//! variants, which bincode encodes as an index) cannot slip by unnoticed.
+//!
+//! A missing file fails the test; run once with `UPDATE_GOLDEN=1` to write it, then commit it.
+//! Existing files are never rewritten: a changed encoding needs a new schema version.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
+use itsm_catalog::{CatalogEvent, Criticality, FreezeScope};
+use itsm_kernel::{
+    Actor, CustomerTier, GroupId, Name, PersistedEvent, Priority, Role, ServiceId, UserId,
+};
+use itsm_sla::{Calendar, HoldReason, SlaTargets};
+
+fn at(hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, hour, 15, 30)
+        .single()
+        .expect("valid date")
+}
+
+fn manager() -> Actor {
+    Actor::user(
+        UserId::new("maria.manager").expect("valid id"),
+        Role::ServiceManager,
+    )
+}
+
+fn name(text: &str) -> Name {
+    Name::new(text).expect("valid name")
+}
+
+fn email() -> ServiceId {
+    ServiceId::new("email").expect("valid service id")
+}
+
+fn group(text: &str) -> GroupId {
+    GroupId::new(text).expect("valid group id")
+}
+
+fn office_hours() -> Calendar {
+    let utc = Calendar::always_open().timezone();
+    Calendar::office_hours(
+        utc,
+        NaiveTime::from_hms_opt(8, 0, 0).expect("valid time"),
+        NaiveTime::from_hms_opt(17, 30, 0).expect("valid time"),
+    )
+    .expect("valid calendar")
+    .with_holidays([NaiveDate::from_ymd_opt(2026, 12, 25).expect("valid date")])
+    .expect("valid calendar")
+}
+
+fn targets() -> SlaTargets {
+    SlaTargets::new(
+        TimeDelta::minutes(30),
+        TimeDelta::hours(8),
+        75,
+        BTreeSet::from([HoldReason::AwaitingCustomer, HoldReason::AwaitingVendor]),
+    )
+    .expect("valid targets")
+}
+
+fn ola() -> BTreeMap<GroupId, TimeDelta> {
+    BTreeMap::from([
+        (group("messaging"), TimeDelta::hours(4)),
+        (group("service-desk"), TimeDelta::minutes(45)),
+    ])
+}
+
+/// One example of every event variant. Every field non-default, so a dropped field shows.
+fn examples() -> Vec<CatalogEvent> {
+    vec![
+        CatalogEvent::ServiceDefined {
+            service: email(),
+            name: "Corporate e-mail".to_owned(),
+            owner: group("messaging"),
+            criticality: Criticality::High,
+            by: manager(),
+            at: at(8),
+        },
+        CatalogEvent::ServiceRevised {
+            service: email(),
+            name: "E-mail and calendars".to_owned(),
+            owner: group("collaboration"),
+            criticality: Criticality::Critical,
+            by: manager(),
+            at: at(9),
+        },
+        CatalogEvent::ServiceRetired {
+            service: email(),
+            reason: "Replaced by the new mail platform.".to_owned(),
+            by: Actor::automation("catalog-import"),
+            at: at(10),
+        },
+        CatalogEvent::CalendarDefined {
+            name: name("office"),
+            calendar: office_hours(),
+            by: manager(),
+            at: at(8),
+        },
+        CatalogEvent::CalendarRevised {
+            name: name("office"),
+            revision: 2,
+            calendar: Calendar::always_open(),
+            by: manager(),
+            at: at(9),
+        },
+        CatalogEvent::SlaPolicyDefined {
+            policy: name("email-p1"),
+            service: email(),
+            priority: Priority::P1,
+            tier: CustomerTier::Standard,
+            targets: targets(),
+            calendar: name("office"),
+            ola: ola(),
+            by: manager(),
+            at: at(8),
+        },
+        CatalogEvent::SlaPolicyRevised {
+            policy: name("email-p1-vip"),
+            revision: 3,
+            service: email(),
+            priority: Priority::P2,
+            tier: CustomerTier::Vip,
+            targets: targets(),
+            calendar: name("24x7"),
+            ola: ola(),
+            by: manager(),
+            at: at(11),
+        },
+        CatalogEvent::FreezeWindowDefined {
+            window: name("year-end"),
+            scope: FreezeScope::Service(email()),
+            from: at(12),
+            to: at(18),
+            reason: "Year-end closing.".to_owned(),
+            by: manager(),
+            at: at(8),
+        },
+        CatalogEvent::FreezeWindowCancelled {
+            window: name("year-end"),
+            reason: "Closing moved to January.".to_owned(),
+            by: manager(),
+            at: at(9),
+        },
+    ]
+}
+
+/// How many event variants exist, next to the match that must list each of them.
+const VARIANTS: usize = 9;
+
+/// A number per variant. Adding a variant breaks this match at compile time; giving it the next
+/// number and bumping [`VARIANTS`] then fails `every_event_variant_has_an_example` until
+/// [`examples`] has one.
+fn variant_index(event: &CatalogEvent) -> usize {
+    match event {
+        CatalogEvent::ServiceDefined { .. } => 0,
+        CatalogEvent::ServiceRevised { .. } => 1,
+        CatalogEvent::ServiceRetired { .. } => 2,
+        CatalogEvent::CalendarDefined { .. } => 3,
+        CatalogEvent::CalendarRevised { .. } => 4,
+        CatalogEvent::SlaPolicyDefined { .. } => 5,
+        CatalogEvent::SlaPolicyRevised { .. } => 6,
+        CatalogEvent::FreezeWindowDefined { .. } => 7,
+        CatalogEvent::FreezeWindowCancelled { .. } => 8,
+    }
+}
+
+fn golden_path(event_type: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("golden")
+        .join(format!("{event_type}.bin"))
+}
+
+fn encode(event: &CatalogEvent) -> Vec<u8> {
+    bincode::serde::encode_to_vec(event, bincode::config::standard()).expect("encodes")
+}
+
+fn decode(bytes: &[u8]) -> CatalogEvent {
+    let (event, read): (CatalogEvent, usize) =
+        bincode::serde::decode_from_slice(bytes, bincode::config::standard()).expect("decodes");
+    assert_eq!(read, bytes.len(), "trailing bytes after the event");
+    event
+}
+
+#[test]
+fn every_event_variant_has_an_example() {
+    let indices: BTreeSet<usize> = examples().iter().map(variant_index).collect();
+    assert_eq!(indices, (0..VARIANTS).collect::<BTreeSet<_>>());
+    let names: BTreeSet<&str> = examples().iter().map(PersistedEvent::event_type).collect();
+    let all: BTreeSet<&str> = CatalogEvent::EVENT_TYPES.iter().copied().collect();
+    assert_eq!(names, all);
+    assert_eq!(CatalogEvent::EVENT_TYPES.len(), VARIANTS);
+    assert_eq!(examples().len(), VARIANTS, "one example per variant");
+}
+
+#[test]
+fn every_event_is_at_schema_version_1() {
+    for event in examples() {
+        assert_eq!(event.schema_version(), 1, "{}", event.event_type());
+    }
+}
+
+#[test]
+fn every_event_round_trips_bincode_and_json() {
+    for event in examples() {
+        assert_eq!(
+            decode(&encode(&event)),
+            event,
+            "bincode: {}",
+            event.event_type()
+        );
+        let json = serde_json::to_string(&event).expect("encodes as JSON");
+        let back: CatalogEvent = serde_json::from_str(&json).expect("decodes JSON");
+        assert_eq!(back, event, "json: {}", event.event_type());
+    }
+}
+
+#[test]
+fn golden_bytes_decode_to_the_examples_and_re_encode_identically() {
+    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
+    let mut missing = Vec::new();
+    for event in examples() {
+        let path = golden_path(event.event_type());
+        let bytes = encode(&event);
+        match std::fs::read(&path) {
+            Ok(stored) => {
+                assert_eq!(
+                    decode(&stored),
+                    event,
+                    "{} decodes differently",
+                    path.display()
+                );
+                assert_eq!(bytes, stored, "{} re-encodes differently", path.display());
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && update => {
+                std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+                std::fs::write(&path, &bytes).expect("writes the golden file");
+            }
+            Err(error) => missing.push(format!("{}: {error}", path.display())),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "missing golden files (run with UPDATE_GOLDEN=1 once, then commit them): {missing:?}"
+    );
+}
