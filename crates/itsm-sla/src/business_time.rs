@@ -34,11 +34,14 @@ impl Pause {
 /// - `business <= 0` gives the first working instant at or after `start`.
 /// - An exact fit gives the closing instant of the interval that uses the last of it (a 09:00-17:00
 ///   day started at 09:00 with 8 hours is due at 17:00 that day, not 09:00 the next).
-/// - Total: if the answer lies beyond chrono's range (or beyond a bound far past any real answer,
-///   which a validated [`Calendar`] never reaches), it is [`DateTime::<Utc>::MAX_UTC`].
+/// - Total and bounded: when the answer could lie beyond chrono's range (business time of more
+///   than about 100 000 years) or lies beyond a bound far past any real answer (which a validated
+///   [`Calendar`] never reaches), it saturates at [`DateTime::<Utc>::MAX_UTC`] without walking there.
 pub fn due_at(start: DateTime<Utc>, business: TimeDelta, calendar: &Calendar) -> DateTime<Utc> {
     let mut remaining = business.max(TimeDelta::zero());
-    let horizon = horizon(start, remaining, calendar);
+    let Some(horizon) = horizon(start, remaining, calendar) else {
+        return DateTime::<Utc>::MAX_UTC;
+    };
     for (open, close) in calendar.intervals_from(start) {
         let open = open.max(start);
         if open > horizon {
@@ -57,8 +60,12 @@ pub fn due_at(start: DateTime<Utc>, business: TimeDelta, calendar: &Calendar) ->
 
 /// A bound no real answer reaches: business time never runs faster than wall time, a week holds at
 /// least its nominal working time minus one DST hour, and each holiday removes at most a day.
-/// Doubling the weeks covers the DST loss; `MAX_UTC` when it overflows.
-fn horizon(start: DateTime<Utc>, business: TimeDelta, calendar: &Calendar) -> DateTime<Utc> {
+/// Doubling the weeks covers the DST loss; `None` when it overflows chrono's range.
+fn horizon(
+    start: DateTime<Utc>,
+    business: TimeDelta,
+    calendar: &Calendar,
+) -> Option<DateTime<Utc>> {
     let weekly = calendar.week().nominal_length().num_seconds().max(1);
     let weeks = business.num_seconds() / weekly + 2;
     let holidays = i64::try_from(calendar.holidays().len()).unwrap_or(i64::MAX);
@@ -68,7 +75,6 @@ fn horizon(start: DateTime<Utc>, business: TimeDelta, calendar: &Calendar) -> Da
         .and_then(|days| days.checked_add(14))
         .and_then(TimeDelta::try_days)
         .and_then(|span| start.checked_add_signed(span))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Working time in `[from, to)`, without pauses; zero when `to <= from`.
