@@ -195,6 +195,29 @@ pub struct AppliedSla {
 }
 
 impl AppliedSla {
+    /// Builds an applied SLA, validating the OLA target like the others (positive, at most
+    /// [`MAX_TARGET`]). The targets and the calendar are valid by construction.
+    pub fn new(
+        policy: Name,
+        revision: u32,
+        targets: SlaTargets,
+        calendar_name: Name,
+        calendar: Calendar,
+        ola: Option<TimeDelta>,
+    ) -> Result<Self, SlaError> {
+        if let Some(ola) = ola {
+            validate_target("OLA", ola)?;
+        }
+        Ok(AppliedSla {
+            policy,
+            revision,
+            targets,
+            calendar_name,
+            calendar,
+            ola,
+        })
+    }
+
     /// The business-time target of `kind` under this SLA; `None` for an OLA clock when the policy
     /// has no OLA target.
     pub fn target_of(&self, kind: &ClockKind) -> Option<TimeDelta> {
