@@ -1510,13 +1510,73 @@ fn closed_cancelled_and_rejected_changes_accept_no_command() {
 
 #[test]
 fn the_full_lifecycle_of_a_normal_change_folds_to_closed() {
-    let state = Spec::<Change>::given(closed())
-        .when(ChangeCommand::Submit)
-        .result();
-    assert_eq!(state, Err(invalid_transition(Status::Closed, "Submit")));
-    let record = <Change as itsm_kernel::Decider>::fold(&closed());
-    let record = record.record().expect("raised");
+    let state = <Change as itsm_kernel::Decider>::fold(&closed());
+    let record = state.record().expect("raised");
     assert_eq!(record.status, Status::Closed);
     assert_eq!(record.review, Some(ReviewOutcome::Successful));
     assert_eq!(record.approvals(), 2);
+    assert_eq!(
+        record.authorization,
+        Some(Authorization::Cab {
+            approvers: vec![user("alice"), user("bob")]
+        })
+    );
+}
+
+#[test]
+fn overlong_reasons_and_notes_are_rejected() {
+    let long = || "r".repeat(MAX_NOTE_LEN + 1);
+    let cases: [(Vec<ChangeEvent>, ChangeCommand, &'static str); 4] = [
+        (
+            assessed(),
+            ChangeCommand::Reject { reason: long() },
+            "reason",
+        ),
+        (
+            implementing(),
+            ChangeCommand::Fail {
+                backout_performed: false,
+                notes: long(),
+            },
+            "notes",
+        ),
+        (
+            implemented(),
+            ChangeCommand::Review {
+                outcome: ReviewOutcome::Successful,
+                notes: long(),
+            },
+            "notes",
+        ),
+        (draft(), ChangeCommand::Cancel { reason: long() }, "reason"),
+    ];
+    for (history, command, field) in cases {
+        Spec::<Change>::given(history)
+            .by(manager())
+            .when(command)
+            .then_error(too_long(field, MAX_NOTE_LEN + 1, MAX_NOTE_LEN));
+    }
+}
+
+#[test]
+fn rescheduling_with_a_malformed_freeze_window_is_rejected() {
+    Spec::<Change>::given(scheduled())
+        .by(manager())
+        .when(ChangeCommand::Reschedule {
+            from: at(6, 22),
+            to: at(6, 23),
+            freeze_windows: vec![freeze("empty", Some(email()), at(6, 0), at(6, 0))],
+            other_changes: vec![],
+        })
+        .then_error(ChangeError::MalformedFreezeWindow {
+            window: name("empty"),
+        });
+}
+
+#[test]
+fn an_automation_may_not_record_a_cab_vote() {
+    Spec::<Change>::given(assessed())
+        .by(Actor::automation("cab-bot"))
+        .when(approve("alice"))
+        .then_error(not_permitted("RecordApproval"));
 }
