@@ -264,3 +264,25 @@ fn golden_bytes_decode_to_the_examples_and_re_encode_identically() {
         "golden files missing (run with UPDATE_GOLDEN=1 and commit them): {missing:#?}"
     );
 }
+
+#[test]
+fn every_golden_file_belongs_to_a_current_event_type() {
+    let dir = golden_path("x")
+        .parent()
+        .expect("has a parent")
+        .to_path_buf();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        // No directory yet: the test above reports the missing files.
+        return;
+    };
+    for entry in entries {
+        let name = entry.expect("readable entry").file_name();
+        let name = name.to_string_lossy();
+        let event_type = name.strip_suffix(".bin").unwrap_or(&name);
+        assert!(
+            ChangeEvent::EVENT_TYPES.contains(&event_type),
+            "{name} in {} is no current event type",
+            dir.display()
+        );
+    }
+}
