@@ -89,23 +89,14 @@ impl WorkingHours {
 
     /// Builds from hours and minutes, `end` given as `(24, 0)` for midnight; for tests and demos.
     pub fn hm(start: (u32, u32), end: (u32, u32)) -> Result<Self, SlaError> {
-        let time = |(h, m): (u32, u32)| {
-            if (h, m) == (24, 0) {
-                Some(NaiveTime::MIN)
-            } else {
-                NaiveTime::from_hms_opt(h, m, 0)
+        let time = |(hour, minute): (u32, u32), is_end: bool| {
+            if is_end && (hour, minute) == (24, 0) {
+                return Ok(NaiveTime::MIN);
             }
+            NaiveTime::from_hms_opt(hour, minute, 0)
+                .ok_or(SlaError::InvalidTimeOfDay { hour, minute })
         };
-        let (Some(s), Some(e)) = (time(start), time(end)) else {
-            return Err(SlaError::EmptyWorkingHours {
-                start: NaiveTime::MIN,
-                end: NaiveTime::MIN,
-            });
-        };
-        if start == (24, 0) {
-            return Err(SlaError::EmptyWorkingHours { start: s, end: e });
-        }
-        Self::new(s, e)
+        Self::new(time(start, false)?, time(end, true)?)
     }
 
     pub fn start(&self) -> NaiveTime {

@@ -11,6 +11,8 @@ pub enum SlaError {
         "working hours must start before they end (end 00:00 means midnight at the end of the day): {start}-{end}"
     )]
     EmptyWorkingHours { start: NaiveTime, end: NaiveTime },
+    #[error("{hour:02}:{minute:02} is not a time of day (24:00 only as an end)")]
+    InvalidTimeOfDay { hour: u32, minute: u32 },
     #[error("working hours must be whole seconds: {time}")]
     FractionalSeconds { time: NaiveTime },
     #[error("working hours on {weekday} overlap: {first} and {second}")]

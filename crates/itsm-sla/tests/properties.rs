@@ -194,3 +194,85 @@ proptest! {
         );
     }
 }
+
+mod clock {
+    use itsm_sla::{ClockFact, ClockKind, ClockStatus, ClockTimeline, HoldReason};
+
+    use super::*;
+
+    /// A fact of any kind at `at`, with a target of 1..100 working hours.
+    fn fact(calendar: Calendar) -> impl Strategy<Value = ClockFact> {
+        (
+            0_u8..8,
+            instant(),
+            1_i64..100,
+            prop::sample::select(HoldReason::ALL.to_vec()),
+            1_u8..=99,
+        )
+            .prop_map(move |(kind, at, hours, reason, warning_percent)| {
+                let target = TimeDelta::hours(hours);
+                match kind {
+                    0 => ClockFact::Started {
+                        at,
+                        target,
+                        warning_percent,
+                        calendar: calendar.clone(),
+                    },
+                    1 => ClockFact::Paused { at, reason },
+                    2 => ClockFact::Resumed { at },
+                    3 => ClockFact::Retargeted {
+                        at,
+                        target,
+                        calendar: None,
+                        reason: "test".to_owned(),
+                    },
+                    4 => ClockFact::Warned { at },
+                    5 => ClockFact::Breached { at },
+                    6 => ClockFact::Met { at },
+                    _ => ClockFact::Stopped { at },
+                }
+            })
+    }
+
+    fn facts() -> impl Strategy<Value = Vec<ClockFact>> {
+        calendar().prop_flat_map(|calendar| {
+            prop::collection::vec(fact(calendar), 0..12).prop_map(|mut facts| {
+                facts.sort_by_key(ClockFact::at);
+                facts
+            })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_fact_sequence_gives_a_consistent_timeline(facts in facts(), now in instant()) {
+            let timeline = ClockTimeline::from_facts(ClockKind::Resolution, &facts);
+            let first_start = facts.iter().position(|fact| matches!(fact, ClockFact::Started { .. }));
+            prop_assert_eq!(timeline.steps.len(), first_start.map_or(0, |first| facts.len() - first));
+            let Some(clock) = timeline.clock.clone() else {
+                prop_assert_eq!(timeline.state, ClockStatus::NotStarted);
+                return Ok(());
+            };
+            prop_assert_eq!(timeline.due, clock.due());
+            prop_assert_eq!(timeline.state == ClockStatus::Paused, clock.is_paused() && timeline.state != ClockStatus::Breached);
+            if matches!(timeline.state, ClockStatus::Running) {
+                prop_assert!(timeline.due.is_some());
+            }
+            // Elapsed time never runs backwards and a reached due time means the target elapsed.
+            let later = now + TimeDelta::days(3);
+            prop_assert!(clock.elapsed(now) <= clock.elapsed(later));
+            prop_assert!(clock.elapsed(now) >= TimeDelta::zero());
+            if let Some(due) = clock.due() {
+                if clock.stopped_at.is_none_or(|stopped| stopped >= due) {
+                    prop_assert_eq!(clock.elapsed(due), clock.target);
+                }
+                prop_assert_eq!(clock.is_breached(now), clock.stopped_at.map_or(now, |s| s.min(now)) > due);
+            }
+            if let (Some(warning), Some(due)) = (clock.warning_at(), clock.due()) {
+                prop_assert!(warning <= due);
+            }
+        }
+    }
+}

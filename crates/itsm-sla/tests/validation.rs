@@ -48,14 +48,35 @@ fn working_hours_that_end_before_they_start_are_rejected() {
             end: time(9, 0)
         })
     );
-    assert!(matches!(
+}
+
+#[test]
+fn a_time_of_day_that_does_not_exist_is_rejected() {
+    assert_eq!(
         WorkingHours::hm((24, 0), (24, 0)),
-        Err(SlaError::EmptyWorkingHours { .. })
-    ));
-    assert!(matches!(
+        Err(SlaError::InvalidTimeOfDay {
+            hour: 24,
+            minute: 0
+        })
+    );
+    assert_eq!(
         WorkingHours::hm((9, 0), (25, 0)),
-        Err(SlaError::EmptyWorkingHours { .. })
-    ));
+        Err(SlaError::InvalidTimeOfDay {
+            hour: 25,
+            minute: 0
+        })
+    );
+    assert_eq!(
+        WorkingHours::hm((9, 60), (17, 0)),
+        Err(SlaError::InvalidTimeOfDay {
+            hour: 9,
+            minute: 60
+        })
+    );
+    assert_eq!(
+        WorkingHours::hm((9, 0), (24, 0)),
+        WorkingHours::until_midnight(time(9, 0))
+    );
 }
 
 #[test]
