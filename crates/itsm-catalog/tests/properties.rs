@@ -97,9 +97,15 @@ fn targets() -> impl Strategy<Value = SlaTargets> {
     })
 }
 
-/// Sometimes zero or longer than the resolution target, to exercise the rejections.
+/// Mostly within every resolution target; sometimes zero or very long, to exercise the
+/// rejections.
 fn ola() -> impl Strategy<Value = BTreeMap<GroupId, TimeDelta>> {
-    prop::collection::btree_map(group(), (0i64..30).prop_map(TimeDelta::hours), 0..3)
+    let target = prop_oneof![
+        8 => (1i64..60).prop_map(TimeDelta::minutes),
+        1 => Just(TimeDelta::zero()),
+        1 => Just(TimeDelta::hours(100)),
+    ];
+    prop::collection::btree_map(group(), target, 0..3)
 }
 
 fn scope() -> impl Strategy<Value = FreezeScope> {
@@ -114,7 +120,7 @@ fn command() -> impl Strategy<Value = CatalogCommand> {
     let policies = || named(vec!["p-a", "p-b", "p-c", "p-d"]);
     let windows = || named(vec!["w-1", "w-2"]);
     prop_oneof![
-        (
+        2 => (
             service(),
             text(MAX_SERVICE_NAME_LEN),
             group(),
@@ -128,7 +134,7 @@ fn command() -> impl Strategy<Value = CatalogCommand> {
                     criticality,
                 }
             }),
-        (
+        1 => (
             service(),
             text(MAX_SERVICE_NAME_LEN),
             group(),
@@ -142,13 +148,13 @@ fn command() -> impl Strategy<Value = CatalogCommand> {
                     criticality,
                 }
             }),
-        (service(), text(MAX_REASON_LEN))
+        1 => (service(), text(MAX_REASON_LEN))
             .prop_map(|(service, reason)| CatalogCommand::RetireService { service, reason }),
-        (calendars(), calendar())
+        2 => (calendars(), calendar())
             .prop_map(|(name, calendar)| CatalogCommand::DefineCalendar { name, calendar }),
-        (calendars(), calendar())
+        1 => (calendars(), calendar())
             .prop_map(|(name, calendar)| CatalogCommand::ReviseCalendar { name, calendar }),
-        (
+        3 => (
             policies(),
             service(),
             priority(),
@@ -170,7 +176,7 @@ fn command() -> impl Strategy<Value = CatalogCommand> {
                     }
                 }
             ),
-        (policies(), targets(), calendars(), ola()).prop_map(|(policy, targets, calendar, ola)| {
+        3 => (policies(), targets(), calendars(), ola()).prop_map(|(policy, targets, calendar, ola)| {
             CatalogCommand::ReviseSlaPolicy {
                 policy,
                 targets,
@@ -178,7 +184,7 @@ fn command() -> impl Strategy<Value = CatalogCommand> {
                 ola,
             }
         }),
-        (
+        3 => (
             windows(),
             scope(),
             -50i64..100,
@@ -195,7 +201,7 @@ fn command() -> impl Strategy<Value = CatalogCommand> {
                     reason,
                 }
             }),
-        (windows(), text(MAX_REASON_LEN))
+        1 => (windows(), text(MAX_REASON_LEN))
             .prop_map(|(window, reason)| CatalogCommand::CancelFreezeWindow { window, reason }),
     ]
 }
@@ -212,7 +218,7 @@ fn actor() -> impl Strategy<Value = Actor> {
 
 /// Commands, each sent some hours after the previous one.
 fn history() -> impl Strategy<Value = Vec<(CatalogCommand, Actor, i64)>> {
-    prop::collection::vec((command(), actor(), 0i64..12), 1..60)
+    prop::collection::vec((command(), actor(), 0i64..12), 10..60)
 }
 
 fn check_invariants(state: &CatalogState) {
@@ -261,6 +267,20 @@ proptest! {
         let mut now = start();
         for (command, actor, hours) in history {
             now += TimeDelta::hours(hours);
+            // Freeze windows are generated around the start; move them to around now.
+            let command = match command {
+                CatalogCommand::DefineFreezeWindow { window, scope, from, to, reason } => {
+                    let shift = now - start();
+                    CatalogCommand::DefineFreezeWindow {
+                        window,
+                        scope,
+                        from: from + shift,
+                        to: to + shift,
+                        reason,
+                    }
+                }
+                other => other,
+            };
             let context = Context::new(actor, now);
             let retired_before: Vec<ServiceId> = state
                 .services()
