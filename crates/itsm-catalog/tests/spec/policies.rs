@@ -320,6 +320,39 @@ fn revising_an_sla_policy_with_an_ola_longer_than_the_resolution_is_rejected() {
     });
 }
 
+#[test]
+fn revising_an_sla_policy_with_a_negative_ola_target_is_rejected() {
+    Spec::<Catalog>::given([email_defined(), office_defined(), email_p1_defined()])
+        .when(CatalogCommand::ReviseSlaPolicy {
+            policy: name("email-p1"),
+            targets: targets(1, 8),
+            calendar: name("office"),
+            ola: BTreeMap::from([(group("messaging"), hours(-1))]),
+        })
+        .then_error(CatalogError::InvalidTarget(SlaError::TargetNotPositive {
+            clock: "OLA",
+            value: hours(-1),
+        }));
+}
+
+#[test]
+fn revising_an_sla_policy_with_too_many_ola_targets_is_rejected() {
+    let ola: BTreeMap<GroupId, TimeDelta> = (0..=MAX_OLA_TARGETS)
+        .map(|n| (group(&format!("group-{n}")), hours(1)))
+        .collect();
+    Spec::<Catalog>::given([email_defined(), office_defined(), email_p1_defined()])
+        .when(CatalogCommand::ReviseSlaPolicy {
+            policy: name("email-p1"),
+            targets: targets(1, 8),
+            calendar: name("office"),
+            ola,
+        })
+        .then_error(CatalogError::TooManyOlaTargets {
+            count: MAX_OLA_TARGETS + 1,
+            max: MAX_OLA_TARGETS,
+        });
+}
+
 // --- Queries ---
 
 #[test]

@@ -159,6 +159,22 @@ fn revising_a_service_to_a_blank_name_is_rejected() {
 }
 
 #[test]
+fn revising_a_service_to_an_overlong_name_is_rejected() {
+    Spec::<Catalog>::given([email_defined()])
+        .when(CatalogCommand::ReviseService {
+            service: service_id("email"),
+            name: "x".repeat(MAX_SERVICE_NAME_LEN + 1),
+            owner: group("messaging"),
+            criticality: Criticality::High,
+        })
+        .then_error(CatalogError::Validation(FieldError::TooLong {
+            field: "service name",
+            len: MAX_SERVICE_NAME_LEN + 1,
+            max: MAX_SERVICE_NAME_LEN,
+        }));
+}
+
+#[test]
 fn retiring_a_service_keeps_it_in_the_catalog_as_retired() {
     let state = Spec::<Catalog>::given([email_defined()])
         .when(retire_email())

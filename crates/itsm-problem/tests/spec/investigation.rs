@@ -172,6 +172,29 @@ fn recording_a_blank_root_cause_is_rejected() {
         }));
 }
 
+#[test]
+fn recording_an_overlong_root_cause_is_rejected() {
+    Spec::<Problem>::given(investigating())
+        .when(ProblemCommand::RecordRootCause {
+            root_cause: "c".repeat(MAX_TEXT_LEN + 1),
+        })
+        .then_error(ProblemError::Validation(FieldError::TooLong {
+            field: "root cause",
+            len: MAX_TEXT_LEN + 1,
+            max: MAX_TEXT_LEN,
+        }));
+}
+
+#[test]
+fn reassigning_an_unrecorded_problem_is_rejected() {
+    Spec::<Problem>::new()
+        .when(ProblemCommand::Reassign {
+            group: group("network"),
+            assignee: None,
+        })
+        .then_error(ProblemError::NotFound);
+}
+
 // --- DocumentWorkaround ---
 
 #[test]

@@ -303,6 +303,17 @@ fn reopening_an_open_problem_is_rejected() {
 fn reopening_without_a_reason_is_rejected() {
     Spec::<Problem>::given(resolved_history())
         .when(ProblemCommand::Reopen {
+            reason: String::new(),
+        })
+        .then_error(ProblemError::Validation(FieldError::Empty {
+            field: "reason",
+        }));
+}
+
+#[test]
+fn reopening_with_an_overlong_reason_is_rejected() {
+    Spec::<Problem>::given(resolved_history())
+        .when(ProblemCommand::Reopen {
             reason: "r".repeat(MAX_REASON_LEN + 1),
         })
         .then_error(ProblemError::Validation(FieldError::TooLong {
