@@ -9,6 +9,17 @@
 //! existing calendar, a freeze window needs an active service) are checked against one
 //! consistent state without sagas. The price, contention on one stream, is irrelevant at the
 //! rate service managers edit a catalog.
+//!
+//! What the shell asks of a folded [`CatalogState`]:
+//! - [`CatalogState::applied_sla`] / [`CatalogState::applied_sla_for_group`]: the
+//!   [`AppliedSla`](itsm_sla::AppliedSla) to put into incident commands. Fallback: the policy of
+//!   the customer's tier, else the `Standard` tier's policy for the same service and priority, else
+//!   `None`. [`CatalogState::applied_sla_as_of`] answers the same for a past moment (policy and
+//!   calendar revisions then in force), for audits, time travel and what-if evaluation.
+//! - [`CatalogState::freeze_windows_overlapping`]: the windows in force for a service in
+//!   `[from, to)`, to put into change scheduling commands.
+//! - [`CatalogState::service`], [`CatalogState::calendars`], [`CatalogState::policies`]: the
+//!   catalog itself, every revision included.
 
 mod command;
 mod decider;

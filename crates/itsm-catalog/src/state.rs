@@ -137,6 +137,14 @@ impl FreezeScope {
             FreezeScope::Service(scoped) => scoped == service,
         }
     }
+
+    /// The one service a scope names; `None` for a global window.
+    pub fn service(&self) -> Option<&ServiceId> {
+        match self {
+            FreezeScope::Global => None,
+            FreezeScope::Service(service) => Some(service),
+        }
+    }
 }
 
 /// A blackout period in which (non-emergency) changes may not be scheduled.

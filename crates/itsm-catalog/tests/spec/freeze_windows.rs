@@ -67,12 +67,9 @@ fn defining_a_service_freeze_window_blocks_only_that_service() {
             at: now(),
         }]);
     let window = (now() + hours(30), now() + hours(31));
-    assert_eq!(
-        state
-            .freeze_windows_overlapping(&service_id("email"), window.0, window.1)
-            .len(),
-        1
-    );
+    let hits = state.freeze_windows_overlapping(&service_id("email"), window.0, window.1);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].scope.service(), Some(&service_id("email")));
     assert!(
         state
             .freeze_windows_overlapping(&service_id("vpn"), window.0, window.1)
