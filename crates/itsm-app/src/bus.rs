@@ -118,12 +118,17 @@ impl StreamLocks {
     }
 }
 
+/// The next free number of each numbered aggregate (`INC-<n>`, `PRB-<n>`, `CHG-<n>`), keyed by
+/// the decider's name. Filled on first use by probing the ledger.
+type NextNumbers = tokio::sync::Mutex<HashMap<&'static str, u64>>;
+
 /// Executes commands against an [`EventStore`]. Cheap to clone.
 pub struct CommandBus<S> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     locks: Arc<StreamLocks>,
+    next_numbers: Arc<NextNumbers>,
 }
 
 impl<S> Clone for CommandBus<S> {
@@ -133,6 +138,7 @@ impl<S> Clone for CommandBus<S> {
             clock: Arc::clone(&self.clock),
             ids: Arc::clone(&self.ids),
             locks: Arc::clone(&self.locks),
+            next_numbers: Arc::clone(&self.next_numbers),
         }
     }
 }
@@ -150,6 +156,7 @@ impl<S: EventStore> CommandBus<S> {
             clock,
             ids,
             locks: Arc::default(),
+            next_numbers: Arc::default(),
         }
     }
 
@@ -198,6 +205,98 @@ impl<S: EventStore> CommandBus<S> {
         };
         self.locks.release(stream, &lock);
         result
+    }
+
+    /// Creates a new numbered aggregate: takes the next free number of `D`'s series, builds the
+    /// stream (`stream_of`) and the command (`command_of`) from it, and runs the command on the
+    /// new stream. Returns the number with the result.
+    ///
+    /// Numbers are handed out in order; one whose command is rejected is given back when no
+    /// later number was handed out meanwhile, so bad input rarely leaves a gap. A number whose
+    /// stream already exists (written by an earlier process) is skipped.
+    pub async fn create<D>(
+        &self,
+        stream_of: fn(u64) -> StreamId,
+        command_of: impl Fn(u64) -> D::Command,
+        actor: &Actor,
+    ) -> Result<(u64, CommandResult), AppError<D::Error>>
+    where
+        D: Decider,
+        D::Event: Serialize + DeserializeOwned + PersistedEvent,
+        D::Error: std::error::Error + 'static,
+    {
+        loop {
+            let number = self.reserve_number(D::NAME, stream_of).await?;
+            let stream = stream_of(number);
+            let lock = self.locks.lock_for(&stream);
+            let outcome = {
+                let _turn = lock.lock().await;
+                if self.store.read_stream(&stream, 1).await?.is_empty() {
+                    Some(
+                        self.execute_locked::<D>(&stream, &command_of(number), actor)
+                            .await,
+                    )
+                } else {
+                    None
+                }
+            };
+            self.locks.release(&stream, &lock);
+            match outcome {
+                // Taken by a writer this process did not know of: try the next number.
+                None => {}
+                Some(Ok(result)) => return Ok((number, result)),
+                Some(Err(error)) => {
+                    self.give_back_number(D::NAME, number).await;
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    async fn reserve_number(
+        &self,
+        series: &'static str,
+        stream_of: fn(u64) -> StreamId,
+    ) -> Result<u64, StoreError> {
+        let mut next_numbers = self.next_numbers.lock().await;
+        let next = match next_numbers.get(series) {
+            Some(next) => *next,
+            None => self.first_unused_number(stream_of).await?,
+        };
+        next_numbers.insert(series, next + 1);
+        Ok(next)
+    }
+
+    async fn give_back_number(&self, series: &'static str, number: u64) {
+        let mut next_numbers = self.next_numbers.lock().await;
+        if next_numbers.get(series) == Some(&(number + 1)) {
+            next_numbers.insert(series, number);
+        }
+    }
+
+    /// The first number whose stream is empty, assuming numbers are used densely from 1:
+    /// an exponential, then binary, search in O(log n) stream reads.
+    async fn first_unused_number(&self, stream_of: fn(u64) -> StreamId) -> Result<u64, StoreError> {
+        let used = |n: u64| {
+            let stream = stream_of(n);
+            async move { Ok::<_, StoreError>(!self.store.read_stream(&stream, 1).await?.is_empty()) }
+        };
+        // Invariant: every number < `low` is used (or skipped); `high` is unused.
+        let mut low = 1;
+        let mut high = 1;
+        while used(high).await? {
+            low = high + 1;
+            high = high.saturating_mul(2);
+        }
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if used(mid).await? {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        Ok(low)
     }
 
     async fn execute_locked<D>(

@@ -21,6 +21,8 @@
 
 mod bus;
 mod port;
+pub mod stream;
 
 pub use bus::{AppError, CommandBus, CommandResult, Loaded, actor_label, decode_events};
 pub use port::{Clock, IdSource, ManualClock, SystemClock, UuidV7Ids};
+pub use stream::StreamKind;

@@ -25,6 +25,8 @@ enum TallyCommand {
     Close,
     /// Accepted, but records nothing.
     Touch,
+    /// Always rejected.
+    Refuse,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +51,8 @@ impl PersistedEvent for TallyEvent {
 enum TallyError {
     #[error("the tally is closed")]
     Closed,
+    #[error("refused")]
+    Refused,
 }
 
 impl Decider for Tally {
@@ -73,6 +77,7 @@ impl Decider for Tally {
             }],
             TallyCommand::Close => vec![TallyEvent::Closed],
             TallyCommand::Touch => vec![],
+            TallyCommand::Refuse => return Err(TallyError::Refused),
         })
     }
 
@@ -232,7 +237,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let dir = tempfile::tempdir().expect("temp dir");
-                    let store = super::SledStore::open(dir.path(), &Default::default()).expect("opens");
+                    let store = super::SledStore::open(dir.path(), &itsm_eventstore::SledConfig::default()).expect("opens");
                     super::$name(super::bus(store)).await;
                 }
             )*
@@ -247,3 +252,102 @@ on_both_backends!(
     concurrent_commands_on_one_stream_lose_no_update,
     undecodable_history_is_a_typed_error,
 );
+
+mod numbering {
+    use super::*;
+
+    fn tally_stream(n: u64) -> StreamId {
+        StreamId::new(format!("tally-{n}")).expect("valid stream id")
+    }
+
+    #[tokio::test]
+    async fn new_aggregates_get_consecutive_numbers_and_survive_a_restart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let store = SledStore::open(dir.path(), &itsm_eventstore::SledConfig::default())
+                .expect("opens");
+            let bus = bus(store);
+            for expected in 1..=5 {
+                let (number, result) = bus
+                    .create::<Tally>(tally_stream, |_| TallyCommand::Add, &agent())
+                    .await
+                    .expect("created");
+                assert_eq!(number, expected);
+                assert_eq!(result.stream, tally_stream(expected));
+                assert_eq!(result.version, 1);
+            }
+        }
+        // A new process finds the first unused number by probing the ledger.
+        let store =
+            SledStore::open(dir.path(), &itsm_eventstore::SledConfig::default()).expect("reopens");
+        let (number, _) = bus(store)
+            .create::<Tally>(tally_stream, |_| TallyCommand::Add, &agent())
+            .await
+            .expect("created");
+        assert_eq!(number, 6);
+    }
+
+    #[tokio::test]
+    async fn a_rejected_creation_gives_its_number_back() {
+        let bus = bus(MemoryStore::new());
+        let error = bus
+            .create::<Tally>(tally_stream, |_| TallyCommand::Refuse, &agent())
+            .await
+            .expect_err("rejected");
+        assert!(
+            matches!(error, AppError::Domain(TallyError::Refused)),
+            "{error:?}"
+        );
+        assert_eq!(bus.store().head(), 0);
+        let (number, _) = bus
+            .create::<Tally>(tally_stream, |_| TallyCommand::Add, &agent())
+            .await
+            .expect("created");
+        assert_eq!(number, 1);
+    }
+
+    #[tokio::test]
+    async fn a_number_taken_behind_the_bus_s_back_is_skipped() {
+        let bus = bus(MemoryStore::new());
+        let (first, _) = bus
+            .create::<Tally>(tally_stream, |_| TallyCommand::Add, &agent())
+            .await
+            .expect("created");
+        assert_eq!(first, 1);
+        let meta = Metadata::new("user:someone:agent", Utc::now());
+        let payload = itsm_eventstore::codec::encode(&TallyEvent::Closed).expect("encodes");
+        bus.store()
+            .append(
+                tally_stream(2),
+                ExpectedVersion::NoStream,
+                vec![NewEvent::new("TallyClosed", 1, payload)],
+                meta,
+            )
+            .await
+            .expect("appended");
+        let (next, _) = bus
+            .create::<Tally>(tally_stream, |_| TallyCommand::Add, &agent())
+            .await
+            .expect("created");
+        assert_eq!(next, 3);
+    }
+
+    #[tokio::test]
+    async fn concurrent_creations_never_share_a_number() {
+        let bus = bus(MemoryStore::new());
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let bus = bus.clone();
+            tasks.push(tokio::spawn(async move {
+                bus.create::<Tally>(tally_stream, |_| TallyCommand::Add, &agent())
+                    .await
+            }));
+        }
+        let mut numbers = Vec::new();
+        for task in tasks {
+            numbers.push(task.await.expect("task ran").expect("created").0);
+        }
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,101 @@
+//! Stream names: which aggregate instance lives in which ledger stream.
+//!
+//! `catalog` holds the one service catalog; `incident-<n>`, `problem-<n>` and `change-<n>` hold
+//! one ticket each, numbered like their human keys (`INC-42` lives in `incident-42`).
+
+use itsm_eventstore::StreamId;
+use itsm_kernel::{ChangeKey, IncidentKey, ProblemKey};
+
+/// The aggregate behind a stream, parsed from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    Catalog,
+    Incident(IncidentKey),
+    Problem(ProblemKey),
+    Change(ChangeKey),
+}
+
+impl StreamKind {
+    /// Parses a stream name; `None` for streams no aggregate owns.
+    pub fn of(stream: &StreamId) -> Option<StreamKind> {
+        let name = stream.as_str();
+        if name == CATALOG {
+            return Some(StreamKind::Catalog);
+        }
+        let (prefix, number) = name.split_once('-')?;
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let number: u64 = number.parse().ok()?;
+        match prefix {
+            "incident" => Some(StreamKind::Incident(IncidentKey::new(number))),
+            "problem" => Some(StreamKind::Problem(ProblemKey::new(number))),
+            "change" => Some(StreamKind::Change(ChangeKey::new(number))),
+            _ => None,
+        }
+    }
+}
+
+const CATALOG: &str = "catalog";
+
+fn named(name: &str) -> StreamId {
+    // Proven infallible: names built here are short ASCII without control characters.
+    StreamId::new(name).expect("stream names built by this module are valid")
+}
+
+pub fn catalog() -> StreamId {
+    named(CATALOG)
+}
+
+pub fn incident(key: IncidentKey) -> StreamId {
+    named(&format!("incident-{}", key.number()))
+}
+
+pub fn problem(key: ProblemKey) -> StreamId {
+    named(&format!("problem-{}", key.number()))
+}
+
+pub fn change(key: ChangeKey) -> StreamId {
+    named(&format!("change-{}", key.number()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_names_parse_back_to_their_aggregate() {
+        let key = IncidentKey::new(42);
+        assert_eq!(incident(key).as_str(), "incident-42");
+        assert_eq!(
+            StreamKind::of(&incident(key)),
+            Some(StreamKind::Incident(key))
+        );
+        assert_eq!(StreamKind::of(&catalog()), Some(StreamKind::Catalog));
+        let change_key = ChangeKey::new(3);
+        assert_eq!(
+            StreamKind::of(&change(change_key)),
+            Some(StreamKind::Change(change_key))
+        );
+        let problem_key = ProblemKey::new(7);
+        assert_eq!(
+            StreamKind::of(&problem(problem_key)),
+            Some(StreamKind::Problem(problem_key))
+        );
+    }
+
+    #[test]
+    fn foreign_stream_names_belong_to_no_aggregate() {
+        for name in [
+            "access",
+            "incident-",
+            "incident-x",
+            "incident-+1",
+            "widget-3",
+            "catalogue",
+        ] {
+            let stream = StreamId::new(name).expect("valid stream id");
+            assert_eq!(StreamKind::of(&stream), None, "{name}");
+        }
+    }
+}
