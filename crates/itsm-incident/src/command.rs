@@ -5,7 +5,7 @@
 //! looked up in the catalog for service x priority x customer tier), the next-tier group of a
 //! functional escalation, the manager of a hierarchical one.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use itsm_kernel::{
     ChangeKey, CustomerTier, GroupId, Impact, IncidentKey, Name, ProblemKey, ServiceId, Urgency,
     UserId,
@@ -72,7 +72,11 @@ pub enum LinkTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Escalation {
     /// To the next support tier: the ticket moves to `to_group` (the shell knows the tier chain).
-    Functional { to_group: GroupId },
+    /// `ola` is that group's OLA target under the policy in force (`None`: the group has none).
+    Functional {
+        to_group: GroupId,
+        ola: Option<TimeDelta>,
+    },
     /// Management attention: `manager` is notified; the ticket stays where it is.
     Hierarchical { manager: UserId },
 }
@@ -112,10 +116,13 @@ pub enum IncidentCommand {
     Log(Box<LogIncident>),
     /// First response: stops the first-response clock.
     Acknowledge,
-    /// Gives the ticket to a group and/or an agent. A group that receives it starts an OLA clock.
+    /// Gives the ticket to a group and/or an agent. A group that receives it starts an OLA clock
+    /// with `ola`, the receiving group's OLA target under the policy in force (looked up by the
+    /// shell; `None`: the group has none). Ignored when the group does not change.
     Assign {
         group: Option<GroupId>,
         agent: Option<UserId>,
+        ola: Option<TimeDelta>,
     },
     StartWork,
     PutOnHold {
@@ -126,16 +133,16 @@ pub enum IncidentCommand {
         to: Escalation,
         reason: String,
     },
-    /// New impact and urgency; `sla` is the policy for the resulting priority. Every running
-    /// clock is re-targeted.
+    /// New impact and urgency; `sla` is the policy for the resulting priority (with the OLA
+    /// target of the current group). Every running clock is re-targeted.
     Reprioritize {
         impact: Impact,
         urgency: Urgency,
         reason: String,
         sla: AppliedSla,
     },
-    /// The policy in force changed (revision, calendar or targets). Every running clock is
-    /// re-targeted.
+    /// The policy in force changed (revision, calendar or targets; `sla.ola` is the current
+    /// group's OLA target). Every running clock is re-targeted.
     ChangeSla {
         sla: AppliedSla,
         reason: String,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use itsm_kernel::{Context, Decider, GroupId, Priority, Role};
-use itsm_sla::{AppliedSla, ClockKind, due_at};
+use itsm_sla::{AppliedSla, ClockKind, due_at, validate_target};
 
 use crate::command::{Escalation, IncidentCommand, LinkTarget, LogIncident, ProblemUpdate};
 use crate::error::{Field, IncidentError, check_text};
@@ -106,7 +106,7 @@ fn decide_logged(
             }
             Ok(events)
         }
-        IncidentCommand::Assign { group, agent } => {
+        IncidentCommand::Assign { group, agent, ola } => {
             if !matches!(status, Status::New | Status::Assigned | Status::InProgress) {
                 return invalid();
             }
@@ -133,7 +133,7 @@ fn decide_logged(
                 by: by.clone(),
             }];
             if let (true, Some(new_group)) = (group_changed, new_group) {
-                events.extend(hand_over(incident, new_group, context));
+                events.extend(hand_over(incident, new_group, *ola, context)?);
             }
             Ok(events)
         }
@@ -192,7 +192,7 @@ fn decide_logged(
             Ok(events)
         }
         IncidentCommand::Escalate { to, reason } => match to {
-            Escalation::Functional { to_group } => {
+            Escalation::Functional { to_group, ola } => {
                 if !matches!(status, Status::Assigned | Status::InProgress) {
                     return invalid();
                 }
@@ -208,7 +208,7 @@ fn decide_logged(
                     at: now,
                     by: by.clone(),
                 }];
-                events.extend(hand_over(incident, to_group.clone(), context));
+                events.extend(hand_over(incident, to_group.clone(), *ola, context)?);
                 Ok(events)
             }
             Escalation::Hierarchical { manager } => {
@@ -307,12 +307,19 @@ fn decide_logged(
             }];
             // A new run of the resolution clock; the first run's outcome stays in the history.
             events.extend(start_clock(ClockKind::Resolution, &incident.sla, now));
-            if let Some(group) = &incident.group {
-                events.extend(start_clock(
-                    ClockKind::Ola {
-                        group: group.clone(),
-                    },
-                    &incident.sla,
+            // The group that holds the ticket receives it again, under its last OLA terms.
+            let group_ola = incident.group.as_ref().and_then(|group| {
+                let kind = ClockKind::Ola {
+                    group: group.clone(),
+                };
+                incident
+                    .clock(&kind)
+                    .map(|clock| (kind, clock.clock.target))
+            });
+            if let Some((kind, target)) = group_ola {
+                events.push(start_with_terms(
+                    kind,
+                    terms_with(target, &incident.sla),
                     now,
                 ));
             }
@@ -523,13 +530,17 @@ fn terms_with(target: TimeDelta, sla: &AppliedSla) -> ClockTerms {
 /// Starts a clock of `kind` at `at`, if the SLA has a target for it.
 fn start_clock(kind: ClockKind, sla: &AppliedSla, at: DateTime<Utc>) -> Option<IncidentEvent> {
     let terms = terms_for(&kind, sla)?;
+    Some(start_with_terms(kind, terms, at))
+}
+
+fn start_with_terms(kind: ClockKind, terms: ClockTerms, at: DateTime<Utc>) -> IncidentEvent {
     let due = due_at(at, terms.target, &terms.calendar);
-    Some(IncidentEvent::SlaClockStarted {
+    IncidentEvent::SlaClockStarted {
         clock: kind,
         terms,
         due,
         at,
-    })
+    }
 }
 
 /// What the clock measures happened now: met in time, or late (breach recorded once).
@@ -577,19 +588,29 @@ fn due_after_resume(state: &ClockState, now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// A new group receives the ticket: the OLA clock of the group that had it reaches its goal,
-/// the receiving group's OLA clock starts.
-fn hand_over(incident: &LoggedIncident, to: GroupId, context: &Context) -> Vec<IncidentEvent> {
+/// the receiving group's OLA clock starts with `ola` (if it has one) under the policy in force.
+fn hand_over(
+    incident: &LoggedIncident,
+    to: GroupId,
+    ola: Option<TimeDelta>,
+    context: &Context,
+) -> Result<Vec<IncidentEvent>, IncidentError> {
+    if let Some(target) = ola {
+        validate_target("OLA", target).map_err(IncidentError::Sla)?;
+    }
     let mut events: Vec<IncidentEvent> = incident
         .active_clocks()
         .filter(|clock| matches!(clock.kind(), ClockKind::Ola { .. }))
         .flat_map(|clock| complete_clock(clock, context))
         .collect();
-    events.extend(start_clock(
-        ClockKind::Ola { group: to },
-        &incident.sla,
-        context.now,
-    ));
-    events
+    if let Some(target) = ola {
+        events.push(start_with_terms(
+            ClockKind::Ola { group: to },
+            terms_with(target, &incident.sla),
+            context.now,
+        ));
+    }
+    Ok(events)
 }
 
 /// Every running or paused clock gets the targets of `sla`, counted from its start.

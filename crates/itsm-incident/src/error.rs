@@ -117,6 +117,8 @@ pub enum IncidentError {
     OwnParent,
     #[error("an attachment with this name and content is already attached")]
     DuplicateAttachment,
+    #[error(transparent)]
+    Sla(#[from] itsm_sla::SlaError),
     #[error("the {0:?} clock does not exist")]
     NoSuchClock(ClockKind),
     #[error("the {0:?} clock is not running")]

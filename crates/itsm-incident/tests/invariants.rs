@@ -99,9 +99,12 @@ fn command() -> impl Strategy<Value = Step> {
             IncidentCommand::Log(Box::new(log))
         }),
         3 => Just(IncidentCommand::Acknowledge),
-        3 => (any_u8(), any::<bool>()).prop_map(|(g, with_agent)| IncidentCommand::Assign {
-            group: group_choice(g),
-            agent: with_agent.then(|| UserId::new("bob").expect("valid id")),
+        3 => (any_u8(), any::<bool>(), 0..300i64).prop_map(|(g, with_agent, ola)| {
+            IncidentCommand::Assign {
+                group: group_choice(g),
+                agent: with_agent.then(|| UserId::new("bob").expect("valid id")),
+                ola: (ola > 0).then(|| minutes(ola)),
+            }
         }),
         3 => Just(IncidentCommand::StartWork),
         3 => (0..3usize).prop_map(|r| IncidentCommand::PutOnHold {
@@ -113,6 +116,7 @@ fn command() -> impl Strategy<Value = Step> {
                 to: if functional {
                     Escalation::Functional {
                         to_group: group_choice(g).unwrap_or_else(desk),
+                        ola: Some(minutes(i64::from(g) + 1)),
                     }
                 } else {
                     Escalation::Hierarchical {

@@ -12,7 +12,7 @@ use itsm_kernel::{
     Actor, ChangeKey, CustomerTier, Impact, IncidentKey, Priority, ProblemKey, Role, ServiceId,
     Spec, Urgency, UserId,
 };
-use itsm_sla::{AppliedSla, ClockKind, HoldReason, SlaTargets};
+use itsm_sla::{AppliedSla, ClockKind, HoldReason, SlaError, SlaTargets};
 
 fn terms(target: i64) -> ClockTerms {
     terms_of(&sla(), target)
@@ -286,6 +286,7 @@ mod assign {
         IncidentCommand::Assign {
             group: group.map(common::group),
             agent: agent.map(|id| UserId::new(id).expect("valid id")),
+            ola: Some(minutes(240)),
         }
     }
 
@@ -340,19 +341,34 @@ mod assign {
     }
 
     #[test]
-    fn assigning_under_a_policy_without_ola_starts_no_group_clock() {
-        let mut log = log_incident();
-        log.sla.ola = None;
-        let history = History::new().run(IncidentCommand::Log(Box::new(log)), t(0));
-        given(&history)
+    fn assigning_to_a_group_without_an_ola_starts_no_group_clock() {
+        given(&logged())
             .at(t(5))
-            .when(assign(Some("service-desk"), None))
+            .when(IncidentCommand::Assign {
+                group: Some(desk()),
+                agent: None,
+                ola: None,
+            })
             .then([IncidentEvent::Assigned {
                 group: Some(desk()),
                 agent: None,
                 at: t(5),
                 by: agent(),
             }]);
+    }
+
+    #[test]
+    fn assigning_with_a_non_positive_ola_target_is_rejected() {
+        given(&logged())
+            .when(IncidentCommand::Assign {
+                group: Some(desk()),
+                agent: None,
+                ola: Some(minutes(0)),
+            })
+            .then_error(IncidentError::Sla(SlaError::TargetNotPositive {
+                clock: "OLA",
+                value: minutes(0),
+            }));
     }
 
     #[test]
@@ -546,6 +562,7 @@ mod escalate {
         IncidentCommand::Escalate {
             to: Escalation::Functional {
                 to_group: group(to),
+                ola: Some(minutes(240)),
             },
             reason: reason(why),
         }
@@ -576,6 +593,23 @@ mod escalate {
         assert_eq!(incident.status, Status::Assigned);
         assert_eq!(incident.agent, None);
         assert_eq!(incident.escalation_level, 1);
+    }
+
+    #[test]
+    fn escalating_with_an_overlong_ola_target_is_rejected() {
+        given(&in_progress())
+            .when(IncidentCommand::Escalate {
+                to: Escalation::Functional {
+                    to_group: group("network-l2"),
+                    ola: Some(itsm_sla::MAX_TARGET + minutes(1)),
+                },
+                reason: reason("Needs the network team"),
+            })
+            .then_error(IncidentError::Sla(SlaError::TargetTooLong {
+                clock: "OLA",
+                value: itsm_sla::MAX_TARGET + minutes(1),
+                max: itsm_sla::MAX_TARGET,
+            }));
     }
 
     #[test]

@@ -167,12 +167,13 @@ pub fn logged() -> History {
     History::new().run(log_command(), t(0))
 }
 
-/// Assigned to the service desk at t(5).
+/// Assigned to the service desk (OLA 240 min) at t(5).
 pub fn assigned() -> History {
     logged().run(
         IncidentCommand::Assign {
             group: Some(desk()),
             agent: None,
+            ola: Some(minutes(240)),
         },
         t(5),
     )
