@@ -114,7 +114,8 @@ pub struct LogIncident {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IncidentCommand {
     Log(Box<LogIncident>),
-    /// First response: stops the first-response clock.
+    /// First response by the desk (not by a requester): the first-response clock reaches its
+    /// goal. A resolution also counts as the first response if none came before.
     Acknowledge,
     /// Gives the ticket to a group and/or an agent. A group that receives it starts an OLA clock
     /// with `ola`, the receiving group's OLA target under the policy in force (looked up by the
@@ -124,6 +125,7 @@ pub enum IncidentCommand {
         agent: Option<UserId>,
         ola: Option<TimeDelta>,
     },
+    /// `Assigned` -> `InProgress`. Not a first response by itself: acknowledging is explicit.
     StartWork,
     PutOnHold {
         reason: HoldReason,
@@ -147,14 +149,19 @@ pub enum IncidentCommand {
         sla: AppliedSla,
         reason: String,
     },
+    /// From `New` (first-contact resolution), `Assigned` or `InProgress`; an incident on hold is
+    /// resumed first. Every active clock reaches its goal.
     Resolve {
         code: ResolutionCode,
         notes: String,
     },
     Close,
+    /// From Resolved or Closed. Starts a new run of the resolution clock (full target from now)
+    /// and of the holding group's OLA clock (its last OLA target).
     Reopen {
         reason: String,
     },
+    /// From any open status; final. Clocks stop, counting neither as met nor as breached.
     Cancel {
         reason: String,
     },
@@ -174,6 +181,10 @@ pub enum IncidentCommand {
     LinkToMajor {
         parent: IncidentKey,
     },
+    /// Satisfaction with the current resolution: only while resolved (a closed incident accepts
+    /// only a reopen), only by the requester (by identity, whatever the role), once per
+    /// resolution: after a reopen and a new resolution the requester may rate again, and
+    /// read models use the latest rating.
     Rate {
         score: u8,
         comment: String,

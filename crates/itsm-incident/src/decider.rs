@@ -91,6 +91,9 @@ fn decide_logged(
             if !status.is_open() {
                 return invalid();
             }
+            if by.role() == Some(Role::Requester) {
+                return Err(IncidentError::RequesterCannotAcknowledge);
+            }
             if incident.acknowledged_at.is_some() {
                 return Err(IncidentError::AlreadyAcknowledged);
             }

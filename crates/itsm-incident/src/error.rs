@@ -91,6 +91,8 @@ pub enum IncidentError {
     NoAssignmentGroup,
     #[error("the incident is already assigned like that")]
     AlreadyAssigned,
+    #[error("the first response comes from the desk, not from the requester")]
+    RequesterCannotAcknowledge,
     #[error("the incident is already acknowledged")]
     AlreadyAcknowledged,
     #[error("escalating to the group that already holds the incident")]

@@ -257,6 +257,14 @@ mod acknowledge {
     }
 
     #[test]
+    fn acknowledging_by_the_requester_is_rejected() {
+        given(&logged())
+            .by(requester())
+            .when(IncidentCommand::Acknowledge)
+            .then_error(IncidentError::RequesterCannotAcknowledge);
+    }
+
+    #[test]
     fn acknowledging_twice_is_rejected() {
         given(&logged().run(IncidentCommand::Acknowledge, t(10)))
             .at(t(20))
