@@ -328,6 +328,27 @@ fn check_state(state: &IncidentState, events: &[IncidentEvent]) -> Result<(), Te
     Ok(())
 }
 
+/// The due times events record for readers are the ones the state computes from the stream.
+fn check_recorded_dues(
+    state: &IncidentState,
+    new_events: &[IncidentEvent],
+) -> Result<(), TestCaseError> {
+    for event in new_events {
+        let (clock, recorded) = match event {
+            IncidentEvent::SlaClockStarted { clock, due, .. }
+            | IncidentEvent::SlaClockResumed { clock, due, .. } => (clock, Some(*due)),
+            IncidentEvent::SlaClockRetargeted { clock, due, .. } => (clock, *due),
+            _ => continue,
+        };
+        let computed = state
+            .as_ref()
+            .and_then(|incident| incident.clock(clock))
+            .and_then(itsm_incident::ClockState::due);
+        prop_assert_eq!(computed, recorded, "{:?}", event);
+    }
+    Ok(())
+}
+
 fn round_trips(event: &IncidentEvent) -> Result<(), TestCaseError> {
     let config = bincode::config::standard();
     let bytes = bincode::serde::encode_to_vec(event, config).expect("encodes");
@@ -389,6 +410,7 @@ proptest! {
                 state = Incident::evolve(state, event);
                 outcomes.record(event);
             }
+            check_recorded_dues(&state, &new_events)?;
             events.extend(new_events);
             let after = state.as_ref().map(|incident| incident.status);
             prop_assert!(after.is_some(), "accepted {command:?} left no incident");
@@ -402,5 +424,34 @@ proptest! {
             check_state(&state, &events)?;
         }
         prop_assert_eq!(Incident::fold(&events), state, "replay gives another state");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// On a 24x7 calendar a hold that pauses the clocks moves every deadline by exactly its length.
+    #[test]
+    fn a_pausing_hold_moves_every_deadline_by_its_length(
+        hold_at in 11..400i64,
+        hold_for in 0..2_000i64,
+    ) {
+        let held = in_progress()
+            .run(
+                IncidentCommand::PutOnHold {
+                    reason: HoldReason::AwaitingCustomer,
+                },
+                t(hold_at),
+            )
+            .run(IncidentCommand::Resume, t(hold_at + hold_for));
+        let incident = held.state.expect("logged");
+        let due = |kind: &ClockKind| incident.clock(kind).and_then(itsm_incident::ClockState::due);
+        // Clocks already past their deadline when the hold began do not move.
+        let moved = |start: i64, target: i64| {
+            if start + target <= hold_at { t(start + target) } else { t(start + target + hold_for) }
+        };
+        prop_assert_eq!(due(&ClockKind::FirstResponse), Some(moved(0, 60)));
+        prop_assert_eq!(due(&ClockKind::Resolution), Some(moved(0, 480)));
+        prop_assert_eq!(due(&ola("service-desk")), Some(moved(5, 240)));
     }
 }
