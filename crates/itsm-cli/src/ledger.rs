@@ -1,0 +1,101 @@
+//! Reading the ledger back: print it, decode payloads, verify the chain.
+
+use itsm_app::StreamKind;
+use itsm_catalog::CatalogEvent;
+use itsm_change::ChangeEvent;
+use itsm_eventstore::{Envelope, EventStore, SledStore, codec};
+use itsm_incident::IncidentEvent;
+use itsm_problem::ProblemEvent;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::CliError;
+
+/// Most events read from the store per page while printing.
+const PAGE: usize = 1_000;
+
+fn decode_as<T: DeserializeOwned + serde::Serialize>(payload: &[u8]) -> Result<Value, String> {
+    let event: T = codec::decode(payload).map_err(|e| e.to_string())?;
+    serde_json::to_value(&event).map_err(|e| e.to_string())
+}
+
+/// The payload as JSON, decoded with the event type of the stream's aggregate.
+pub fn payload_json(envelope: &Envelope) -> Result<Value, String> {
+    match StreamKind::of(&envelope.stream_id) {
+        Some(StreamKind::Catalog) => decode_as::<CatalogEvent>(&envelope.payload),
+        Some(StreamKind::Incident(_)) => decode_as::<IncidentEvent>(&envelope.payload),
+        Some(StreamKind::Problem(_)) => decode_as::<ProblemEvent>(&envelope.payload),
+        Some(StreamKind::Change(_)) => decode_as::<ChangeEvent>(&envelope.payload),
+        None => Err(format!("no aggregate owns stream {}", envelope.stream_id)),
+    }
+}
+
+fn json_line(envelope: &Envelope) -> Value {
+    let payload = payload_json(envelope).unwrap_or_else(|error| json!({ "undecodable": error }));
+    json!({
+        "position": envelope.position,
+        "stream": envelope.stream_id.as_str(),
+        "version": envelope.version,
+        "type": envelope.event_type,
+        "schema_version": envelope.schema_version,
+        "actor": envelope.metadata.actor,
+        "recorded_at": envelope.metadata.recorded_at.to_rfc3339(),
+        "hash": envelope.hash.to_string(),
+        "payload": payload,
+    })
+}
+
+/// One line of the table form.
+pub fn table_line(envelope: &Envelope) -> String {
+    let hash = envelope.hash.to_string();
+    format!(
+        "{:>6}  {:<14} v{:<3} {:<30} {:<34} {}  {}",
+        envelope.position,
+        envelope.stream_id.as_str(),
+        envelope.version,
+        envelope.event_type,
+        envelope.metadata.actor,
+        envelope.metadata.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+        hash.get(..12).unwrap_or(&hash),
+    )
+}
+
+pub async fn print(store: &SledStore, from: u64, limit: usize, json: bool) -> Result<(), CliError> {
+    let mut next = from.max(1);
+    let mut left = limit;
+    while left > 0 {
+        let page = store.read_all(next, left.min(PAGE)).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        next = last.position + 1;
+        left -= page.len();
+        for envelope in &page {
+            if json {
+                println!("{}", json_line(envelope));
+            } else {
+                println!("{}", table_line(envelope));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn verify(store: &SledStore) -> Result<(), CliError> {
+    let report = store.verify().await?;
+    match report.first_problem() {
+        None => {
+            println!(
+                "ledger ok: {} events, {} index entries, head hash {}",
+                report.events, report.index_entries, report.head_hash
+            );
+            Ok(())
+        }
+        Some(problem) => Err(CliError::Invalid(format!(
+            "first bad position {}: {:?} ({} problems in all)",
+            problem.position,
+            problem.defect,
+            report.problems.len()
+        ))),
+    }
+}
