@@ -3,14 +3,13 @@
 use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
-use itsm_kernel::{Context, Decider, GroupId, ServiceId};
+use itsm_kernel::{Context, Decider, GroupId, ServiceId, text};
 use itsm_sla::{SlaTargets, validate_target};
 
 use crate::command::{MAX_OLA_TARGETS, MAX_REASON_LEN, MAX_SERVICE_NAME_LEN};
 use crate::{
     BusinessCalendar, CalendarRevision, Cancellation, CatalogCommand, CatalogError, CatalogEvent,
-    CatalogState, FieldError, FreezeScope, FreezeWindow, PolicyRevision, Service, ServiceStatus,
-    SlaPolicy,
+    CatalogState, FreezeScope, FreezeWindow, PolicyRevision, Service, ServiceStatus, SlaPolicy,
 };
 
 /// The catalog aggregate: one stream, `catalog`, for all services, calendars, SLA policies and
@@ -39,7 +38,7 @@ impl Decider for Catalog {
                 owner,
                 criticality,
             } => {
-                FieldError::check_required("service name", name, MAX_SERVICE_NAME_LEN)?;
+                text::required("service name", name, MAX_SERVICE_NAME_LEN)?;
                 if state.services.contains_key(service) {
                     return Err(CatalogError::DuplicateService {
                         service: service.clone(),
@@ -60,7 +59,7 @@ impl Decider for Catalog {
                 owner,
                 criticality,
             } => {
-                FieldError::check_required("service name", name, MAX_SERVICE_NAME_LEN)?;
+                text::required("service name", name, MAX_SERVICE_NAME_LEN)?;
                 let current = active_service(state, service)?;
                 if current.name == *name
                     && current.owner == *owner
@@ -78,7 +77,7 @@ impl Decider for Catalog {
                 }])
             }
             CatalogCommand::RetireService { service, reason } => {
-                FieldError::check_required("reason", reason, MAX_REASON_LEN)?;
+                text::required("reason", reason, MAX_REASON_LEN)?;
                 active_service(state, service)?;
                 Ok(vec![CatalogEvent::ServiceRetired {
                     service: service.clone(),
@@ -199,7 +198,7 @@ impl Decider for Catalog {
                 to,
                 reason,
             } => {
-                FieldError::check_required("reason", reason, MAX_REASON_LEN)?;
+                text::required("reason", reason, MAX_REASON_LEN)?;
                 if from >= to {
                     return Err(CatalogError::EmptyWindow {
                         from: *from,
@@ -231,7 +230,7 @@ impl Decider for Catalog {
                 }])
             }
             CatalogCommand::CancelFreezeWindow { window, reason } => {
-                FieldError::check_required("reason", reason, MAX_REASON_LEN)?;
+                text::required("reason", reason, MAX_REASON_LEN)?;
                 let existing = state.freeze_windows.get(window).ok_or_else(|| {
                     CatalogError::UnknownFreezeWindow {
                         window: window.clone(),

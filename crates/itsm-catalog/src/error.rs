@@ -1,54 +1,14 @@
 //! Why the catalog refuses a command.
 
 use chrono::{DateTime, Utc};
-use itsm_kernel::{CustomerTier, GroupId, Name, Priority, ServiceId};
+use itsm_kernel::{CustomerTier, GroupId, Name, Priority, ServiceId, TextError};
 use itsm_sla::SlaError;
-
-/// A text field that is empty or too long.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FieldError {
-    #[error("{field} must not be empty")]
-    Empty { field: &'static str },
-    #[error("{field} must be at most {max} characters, got {len}")]
-    TooLong {
-        field: &'static str,
-        len: usize,
-        max: usize,
-    },
-}
-
-impl FieldError {
-    /// A text that must say something: not blank, at most `max` characters.
-    pub(crate) fn check_required(
-        field: &'static str,
-        text: &str,
-        max: usize,
-    ) -> Result<(), FieldError> {
-        if text.trim().is_empty() {
-            return Err(FieldError::Empty { field });
-        }
-        Self::check_length(field, text, max)
-    }
-
-    /// A text that may be empty but not longer than `max` characters.
-    pub(crate) fn check_length(
-        field: &'static str,
-        text: &str,
-        max: usize,
-    ) -> Result<(), FieldError> {
-        let len = text.chars().count();
-        if len > max {
-            return Err(FieldError::TooLong { field, len, max });
-        }
-        Ok(())
-    }
-}
 
 /// Every way a catalog command can be refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {
     #[error("invalid input: {0}")]
-    Validation(#[from] FieldError),
+    Validation(#[from] TextError),
     #[error("service {service} is not in the catalog")]
     UnknownService { service: ServiceId },
     #[error("service {service} is already defined")]

@@ -29,7 +29,7 @@ mod state;
 
 pub use command::{CatalogCommand, MAX_OLA_TARGETS, MAX_REASON_LEN, MAX_SERVICE_NAME_LEN};
 pub use decider::Catalog;
-pub use error::{CatalogError, FieldError};
+pub use error::CatalogError;
 pub use event::CatalogEvent;
 pub use state::{
     BusinessCalendar, CalendarRevision, Cancellation, CatalogState, Criticality, FreezeScope,

@@ -1,13 +1,13 @@
 //! The change decider: every business rule of a change lives in `decide`.
 
 use chrono::{DateTime, Utc};
-use itsm_kernel::{Actor, ChangeKey, Context, Decider, Name, Role};
+use itsm_kernel::{Actor, ChangeKey, Context, Decider, Name, Role, text};
 
 use crate::command::{MAX_NOTE_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN};
 use crate::schedule::overlaps;
 use crate::{
     Authorization, ChangeCommand, ChangeError, ChangeEvent, ChangeRecord, ChangeState, ChangeType,
-    FreezeWindow, Rejection, ReviewOutcome, Risk, ScheduledChange, Status, TextProblem, Vote,
+    FreezeWindow, Rejection, ReviewOutcome, Risk, ScheduledChange, Status, Vote,
 };
 
 /// The change aggregate.
@@ -46,15 +46,10 @@ impl Decider for Change {
         if let Some(existing) = state.record() {
             return Err(ChangeError::AlreadyRaised { key: existing.key });
         }
-        check_text("title", title, MAX_TITLE_LEN, Required::Yes)?;
-        check_text("description", description, MAX_TEXT_LEN, Required::Yes)?;
-        check_text(
-            "implementation_plan",
-            implementation_plan,
-            MAX_TEXT_LEN,
-            Required::Yes,
-        )?;
-        check_text("backout_plan", backout_plan, MAX_TEXT_LEN, Required::Yes)?;
+        text::required("title", title, MAX_TITLE_LEN)?;
+        text::required("description", description, MAX_TEXT_LEN)?;
+        text::required("implementation_plan", implementation_plan, MAX_TEXT_LEN)?;
+        text::required("backout_plan", backout_plan, MAX_TEXT_LEN)?;
         Ok(vec![ChangeEvent::Raised {
             key: *key,
             change_type: change_type.clone(),
@@ -130,7 +125,7 @@ fn decide_on_existing(
             // A standard change never rests in `Submitted`: it is authorized on submission.
             expect(&[Status::Submitted])?;
             require_change_manager(context, name)?;
-            check_text("notes", notes, MAX_NOTE_LEN, Required::Yes)?;
+            text::required("notes", notes, MAX_NOTE_LEN)?;
             for (index, member) in cab.iter().enumerate() {
                 if cab[..index].contains(member) {
                     return Err(ChangeError::DuplicateCabMember {
@@ -184,7 +179,7 @@ fn decide_on_existing(
                     approver: approver.clone(),
                 });
             }
-            check_text("comment", comment, MAX_NOTE_LEN, Required::No)?;
+            text::bounded("comment", comment, MAX_NOTE_LEN)?;
             let recorded = ChangeEvent::ApprovalRecorded {
                 key,
                 approver: approver.clone(),
@@ -233,7 +228,7 @@ fn decide_on_existing(
         ChangeCommand::Reject { reason } => {
             expect(&[Status::Submitted, Status::Assessed])?;
             require_change_manager(context, name)?;
-            check_text("reason", reason, MAX_NOTE_LEN, Required::Yes)?;
+            text::required("reason", reason, MAX_NOTE_LEN)?;
             Ok(vec![ChangeEvent::Rejected {
                 key,
                 reason: Rejection::Declined {
@@ -306,7 +301,7 @@ fn decide_on_existing(
         }
         ChangeCommand::CompleteImplementation { notes } => {
             expect(&[Status::Implementing])?;
-            check_text("notes", notes, MAX_NOTE_LEN, Required::No)?;
+            text::bounded("notes", notes, MAX_NOTE_LEN)?;
             Ok(vec![ChangeEvent::Implemented {
                 key,
                 notes: notes.clone(),
@@ -319,7 +314,7 @@ fn decide_on_existing(
             notes,
         } => {
             expect(&[Status::Implementing])?;
-            check_text("notes", notes, MAX_NOTE_LEN, Required::Yes)?;
+            text::required("notes", notes, MAX_NOTE_LEN)?;
             Ok(vec![ChangeEvent::Failed {
                 key,
                 backout_performed: *backout_performed,
@@ -331,7 +326,7 @@ fn decide_on_existing(
         ChangeCommand::Review { outcome, notes } => {
             expect(&[Status::Implemented, Status::Failed])?;
             require_change_manager(context, name)?;
-            check_text("notes", notes, MAX_NOTE_LEN, Required::Yes)?;
+            text::required("notes", notes, MAX_NOTE_LEN)?;
             let claims_success = match outcome {
                 ReviewOutcome::Successful | ReviewOutcome::SuccessfulWithIssues => true,
                 ReviewOutcome::Unsuccessful => false,
@@ -367,7 +362,7 @@ fn decide_on_existing(
                     required: Role::ChangeManager,
                 });
             }
-            check_text("reason", reason, MAX_NOTE_LEN, Required::Yes)?;
+            text::required("reason", reason, MAX_NOTE_LEN)?;
             Ok(vec![ChangeEvent::Cancelled {
                 key,
                 reason: reason.clone(),
@@ -391,34 +386,6 @@ fn require_change_manager(context: &Context, command: &'static str) -> Result<()
             required: Role::ChangeManager,
         })
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Required {
-    Yes,
-    No,
-}
-
-fn check_text(
-    field: &'static str,
-    text: &str,
-    max: usize,
-    required: Required,
-) -> Result<(), ChangeError> {
-    if required == Required::Yes && text.trim().is_empty() {
-        return Err(ChangeError::InvalidText {
-            field,
-            problem: TextProblem::Empty,
-        });
-    }
-    let len = text.chars().count();
-    if len > max {
-        return Err(ChangeError::InvalidText {
-            field,
-            problem: TextProblem::TooLong { len, max },
-        });
-    }
-    Ok(())
 }
 
 /// What a valid slot warns about.

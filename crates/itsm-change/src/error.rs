@@ -1,18 +1,9 @@
 //! Why a change command is rejected.
 
 use chrono::{DateTime, Utc};
-use itsm_kernel::{ChangeKey, Name, Role, UserId};
+use itsm_kernel::{ChangeKey, Name, Role, TextError, UserId};
 
 use crate::{ReviewOutcome, Status};
-
-/// What is wrong with a text field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TextProblem {
-    #[error("must not be empty or blank")]
-    Empty,
-    #[error("must be at most {max} characters, got {len}")]
-    TooLong { len: usize, max: usize },
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChangeError {
@@ -27,11 +18,8 @@ pub enum ChangeError {
         command: &'static str,
         required: Role,
     },
-    #[error("{field} {problem}")]
-    InvalidText {
-        field: &'static str,
-        problem: TextProblem,
-    },
+    #[error("invalid input: {0}")]
+    Validation(#[from] TextError),
     #[error(
         "a quorum of {required} is impossible with a CAB of {cab_size} (it must be 1..=CAB size)"
     )]

@@ -30,7 +30,7 @@ mod state;
 
 pub use command::{ChangeCommand, MAX_NOTE_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN};
 pub use decider::Change;
-pub use error::{ChangeError, TextProblem};
+pub use error::ChangeError;
 pub use event::{Authorization, ChangeEvent, ChangeType, Rejection, ReviewOutcome, Vote};
 pub use risk::{Likelihood, Risk};
 pub use schedule::{FreezeWindow, ScheduledChange, overlaps};

@@ -5,10 +5,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use itsm_change::{
     Authorization, Change, ChangeCommand, ChangeError, ChangeEvent, ChangeType, FreezeWindow,
     Likelihood, MAX_NOTE_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN, Rejection, ReviewOutcome, Risk,
-    ScheduledChange, Status, TextProblem, Vote,
+    ScheduledChange, Status, Vote,
 };
 use itsm_kernel::spec::{default_actor, default_now};
-use itsm_kernel::{Actor, ChangeKey, Impact, Name, Role, ServiceId, Spec, UserId};
+use itsm_kernel::{Actor, ChangeKey, Impact, Name, Role, ServiceId, Spec, TextError, UserId};
 
 const KEY: ChangeKey = ChangeKey::new(7);
 
@@ -338,17 +338,11 @@ fn not_permitted(command: &'static str) -> ChangeError {
 }
 
 fn empty(field: &'static str) -> ChangeError {
-    ChangeError::InvalidText {
-        field,
-        problem: TextProblem::Empty,
-    }
+    ChangeError::Validation(TextError::Empty { field })
 }
 
 fn too_long(field: &'static str, len: usize, max: usize) -> ChangeError {
-    ChangeError::InvalidText {
-        field,
-        problem: TextProblem::TooLong { len, max },
-    }
+    ChangeError::Validation(TextError::TooLong { field, len, max })
 }
 
 /// One command of every kind, each valid in some status.

@@ -2,7 +2,8 @@
 //!
 //! Every aggregate crate speaks in these terms: ids, who acts ([`Actor`], [`Role`]), how urgent
 //! something is ([`Impact`], [`Urgency`], [`Priority`]), the [`Decider`] trait that every aggregate
-//! implements, and the [`Spec`] harness its tests are written in.
+//! implements, the [`text`] rules for free-text inputs, and the [`Spec`] harness its tests are
+//! written in.
 //!
 //! Architecture invariant: this crate does no I/O, reads no clock and makes no random ids. Time,
 //! actor and ids arrive from the shell inside a [`Context`] or a command; that is what keeps every
@@ -17,6 +18,7 @@ mod decider;
 mod id;
 mod priority;
 pub mod spec;
+pub mod text;
 
 pub use actor::{Actor, Role};
 pub use decider::{Context, Decider, PersistedEvent};
@@ -25,3 +27,4 @@ pub use id::{
 };
 pub use priority::{CustomerTier, Impact, Priority, Urgency};
 pub use spec::Spec;
+pub use text::TextError;

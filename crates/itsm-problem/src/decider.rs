@@ -2,12 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use itsm_kernel::{Context, Decider, Priority};
+use itsm_kernel::{Context, Decider, Priority, text};
 
 use crate::command::{MAX_LINKED_INCIDENTS, MAX_REASON_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN};
 use crate::{
-    FieldError, ProblemCommand, ProblemError, ProblemEvent, ProblemRecord, ProblemState,
-    ProblemStatus,
+    ProblemCommand, ProblemError, ProblemEvent, ProblemRecord, ProblemState, ProblemStatus,
 };
 
 /// The problem aggregate, one stream per problem (`problem-<n>`).
@@ -50,8 +49,8 @@ impl Decider for Problem {
             if let Some(existing) = &state.record {
                 return Err(ProblemError::AlreadyRecorded { key: existing.key });
             }
-            FieldError::check_required("title", title, MAX_TITLE_LEN)?;
-            FieldError::check_length("description", description, MAX_TEXT_LEN)?;
+            text::required("title", title, MAX_TITLE_LEN)?;
+            text::bounded("description", description, MAX_TEXT_LEN)?;
             return Ok(vec![ProblemEvent::Recorded {
                 key: *key,
                 title: title.clone(),
@@ -105,7 +104,7 @@ impl Decider for Problem {
             }
             ProblemCommand::RecordRootCause { root_cause } => {
                 require(&INVESTIGATING)?;
-                FieldError::check_required("root cause", root_cause, MAX_TEXT_LEN)?;
+                text::required("root cause", root_cause, MAX_TEXT_LEN)?;
                 Ok(vec![ProblemEvent::RootCauseRecorded {
                     key,
                     root_cause: root_cause.clone(),
@@ -115,7 +114,7 @@ impl Decider for Problem {
             }
             ProblemCommand::DocumentWorkaround { workaround } => {
                 require(&INVESTIGATING)?;
-                FieldError::check_required("workaround", workaround, MAX_TEXT_LEN)?;
+                text::required("workaround", workaround, MAX_TEXT_LEN)?;
                 Ok(vec![ProblemEvent::WorkaroundDocumented {
                     key,
                     title: problem.title.clone(),
@@ -176,7 +175,7 @@ impl Decider for Problem {
             }
             ProblemCommand::Resolve { resolution } => {
                 require(&INVESTIGATING)?;
-                FieldError::check_required("resolution", resolution, MAX_TEXT_LEN)?;
+                text::required("resolution", resolution, MAX_TEXT_LEN)?;
                 if problem.root_cause.is_none() {
                     return Err(ProblemError::RootCauseMissing);
                 }
@@ -195,7 +194,7 @@ impl Decider for Problem {
             }
             ProblemCommand::Reopen { reason } => {
                 require(&[ProblemStatus::Resolved])?;
-                FieldError::check_required("reason", reason, MAX_REASON_LEN)?;
+                text::required("reason", reason, MAX_REASON_LEN)?;
                 let status = if problem.workaround.is_some() {
                     ProblemStatus::KnownError
                 } else {
@@ -211,7 +210,7 @@ impl Decider for Problem {
             }
             ProblemCommand::Cancel { reason } => {
                 require(&OPEN)?;
-                FieldError::check_required("reason", reason, MAX_REASON_LEN)?;
+                text::required("reason", reason, MAX_REASON_LEN)?;
                 Ok(vec![ProblemEvent::Cancelled {
                     key,
                     reason: reason.clone(),

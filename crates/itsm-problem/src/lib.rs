@@ -26,6 +26,6 @@ pub use command::{
     MAX_LINKED_INCIDENTS, MAX_REASON_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN, ProblemCommand,
 };
 pub use decider::Problem;
-pub use error::{FieldError, ProblemError};
+pub use error::ProblemError;
 pub use event::ProblemEvent;
 pub use state::{ProblemRecord, ProblemState, ProblemStatus};

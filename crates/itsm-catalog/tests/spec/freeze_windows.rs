@@ -1,7 +1,7 @@
 use itsm_catalog::{
-    Catalog, CatalogCommand, CatalogError, CatalogEvent, FieldError, FreezeScope, MAX_REASON_LEN,
+    Catalog, CatalogCommand, CatalogError, CatalogEvent, FreezeScope, MAX_REASON_LEN,
 };
-use itsm_kernel::Spec;
+use itsm_kernel::{Spec, TextError};
 
 use super::{actor, email_defined, email_retired, hours, manager, name, now, service_id};
 
@@ -179,7 +179,7 @@ fn defining_a_freeze_window_without_a_reason_is_rejected() {
             to: now() + hours(72),
             reason: String::new(),
         })
-        .then_error(CatalogError::Validation(FieldError::Empty {
+        .then_error(CatalogError::Validation(TextError::Empty {
             field: "reason",
         }));
 }
@@ -249,7 +249,7 @@ fn cancelling_a_freeze_window_with_an_overlong_reason_is_rejected() {
             window: name("year-end"),
             reason: "x".repeat(MAX_REASON_LEN + 1),
         })
-        .then_error(CatalogError::Validation(FieldError::TooLong {
+        .then_error(CatalogError::Validation(TextError::TooLong {
             field: "reason",
             len: MAX_REASON_LEN + 1,
             max: MAX_REASON_LEN,

@@ -1,8 +1,8 @@
 use itsm_catalog::{
-    Catalog, CatalogCommand, CatalogError, CatalogEvent, Criticality, FieldError,
-    MAX_SERVICE_NAME_LEN, ServiceStatus,
+    Catalog, CatalogCommand, CatalogError, CatalogEvent, Criticality, MAX_SERVICE_NAME_LEN,
+    ServiceStatus,
 };
-use itsm_kernel::Spec;
+use itsm_kernel::{Spec, TextError};
 
 use super::{actor, email_defined, email_retired, group, now, service_id};
 
@@ -75,7 +75,7 @@ fn defining_a_service_with_a_blank_name_is_rejected() {
             owner: group("messaging"),
             criticality: Criticality::High,
         })
-        .then_error(CatalogError::Validation(FieldError::Empty {
+        .then_error(CatalogError::Validation(TextError::Empty {
             field: "service name",
         }));
 }
@@ -89,7 +89,7 @@ fn defining_a_service_with_an_overlong_name_is_rejected() {
             owner: group("messaging"),
             criticality: Criticality::High,
         })
-        .then_error(CatalogError::Validation(FieldError::TooLong {
+        .then_error(CatalogError::Validation(TextError::TooLong {
             field: "service name",
             len: MAX_SERVICE_NAME_LEN + 1,
             max: MAX_SERVICE_NAME_LEN,
@@ -153,7 +153,7 @@ fn revising_a_service_to_a_blank_name_is_rejected() {
             owner: group("messaging"),
             criticality: Criticality::High,
         })
-        .then_error(CatalogError::Validation(FieldError::Empty {
+        .then_error(CatalogError::Validation(TextError::Empty {
             field: "service name",
         }));
 }
@@ -167,7 +167,7 @@ fn revising_a_service_to_an_overlong_name_is_rejected() {
             owner: group("messaging"),
             criticality: Criticality::High,
         })
-        .then_error(CatalogError::Validation(FieldError::TooLong {
+        .then_error(CatalogError::Validation(TextError::TooLong {
             field: "service name",
             len: MAX_SERVICE_NAME_LEN + 1,
             max: MAX_SERVICE_NAME_LEN,
@@ -213,7 +213,7 @@ fn retiring_a_service_without_a_reason_is_rejected() {
             service: service_id("email"),
             reason: " ".to_owned(),
         })
-        .then_error(CatalogError::Validation(FieldError::Empty {
+        .then_error(CatalogError::Validation(TextError::Empty {
             field: "reason",
         }));
 }

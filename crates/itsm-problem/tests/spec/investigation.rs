@@ -1,6 +1,6 @@
-use itsm_kernel::Spec;
+use itsm_kernel::{Spec, TextError};
 use itsm_problem::{
-    FieldError, MAX_TEXT_LEN, Problem, ProblemCommand, ProblemError, ProblemEvent, ProblemStatus,
+    MAX_TEXT_LEN, Problem, ProblemCommand, ProblemError, ProblemEvent, ProblemStatus,
 };
 
 use super::{
@@ -167,7 +167,7 @@ fn recording_a_blank_root_cause_is_rejected() {
         .when(ProblemCommand::RecordRootCause {
             root_cause: String::new(),
         })
-        .then_error(ProblemError::Validation(FieldError::Empty {
+        .then_error(ProblemError::Validation(TextError::Empty {
             field: "root cause",
         }));
 }
@@ -178,7 +178,7 @@ fn recording_an_overlong_root_cause_is_rejected() {
         .when(ProblemCommand::RecordRootCause {
             root_cause: "c".repeat(MAX_TEXT_LEN + 1),
         })
-        .then_error(ProblemError::Validation(FieldError::TooLong {
+        .then_error(ProblemError::Validation(TextError::TooLong {
             field: "root cause",
             len: MAX_TEXT_LEN + 1,
             max: MAX_TEXT_LEN,
@@ -261,7 +261,7 @@ fn documenting_an_overlong_workaround_is_rejected() {
         .when(ProblemCommand::DocumentWorkaround {
             workaround: "w".repeat(MAX_TEXT_LEN + 1),
         })
-        .then_error(ProblemError::Validation(FieldError::TooLong {
+        .then_error(ProblemError::Validation(TextError::TooLong {
             field: "workaround",
             len: MAX_TEXT_LEN + 1,
             max: MAX_TEXT_LEN,
@@ -274,7 +274,7 @@ fn documenting_a_blank_workaround_is_rejected() {
         .when(ProblemCommand::DocumentWorkaround {
             workaround: "\t".to_owned(),
         })
-        .then_error(ProblemError::Validation(FieldError::Empty {
+        .then_error(ProblemError::Validation(TextError::Empty {
             field: "workaround",
         }));
 }

@@ -1,6 +1,6 @@
-use itsm_kernel::{Impact, Priority, ProblemKey, Spec, Urgency};
+use itsm_kernel::{Impact, Priority, ProblemKey, Spec, TextError, Urgency};
 use itsm_problem::{
-    FieldError, MAX_REASON_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN, Problem, ProblemCommand, ProblemError,
+    MAX_REASON_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN, Problem, ProblemCommand, ProblemError,
     ProblemEvent, ProblemStatus,
 };
 
@@ -88,7 +88,7 @@ fn recording_a_problem_twice_is_rejected() {
 fn recording_a_problem_without_a_title_is_rejected() {
     Spec::<Problem>::new()
         .when(record_titled(" \n ".to_owned()))
-        .then_error(ProblemError::Validation(FieldError::Empty {
+        .then_error(ProblemError::Validation(TextError::Empty {
             field: "title",
         }));
 }
@@ -97,7 +97,7 @@ fn recording_a_problem_without_a_title_is_rejected() {
 fn recording_a_problem_with_an_overlong_title_is_rejected() {
     Spec::<Problem>::new()
         .when(record_titled("t".repeat(MAX_TITLE_LEN + 1)))
-        .then_error(ProblemError::Validation(FieldError::TooLong {
+        .then_error(ProblemError::Validation(TextError::TooLong {
             field: "title",
             len: MAX_TITLE_LEN + 1,
             max: MAX_TITLE_LEN,
@@ -115,7 +115,7 @@ fn recording_a_problem_with_an_overlong_description_is_rejected() {
             impact: Impact::High,
             urgency: Urgency::High,
         })
-        .then_error(ProblemError::Validation(FieldError::TooLong {
+        .then_error(ProblemError::Validation(TextError::TooLong {
             field: "description",
             len: MAX_TEXT_LEN + 1,
             max: MAX_TEXT_LEN,
@@ -197,7 +197,7 @@ fn resolving_without_a_resolution_text_is_rejected() {
         .when(ProblemCommand::Resolve {
             resolution: String::new(),
         })
-        .then_error(ProblemError::Validation(FieldError::Empty {
+        .then_error(ProblemError::Validation(TextError::Empty {
             field: "resolution",
         }));
 }
@@ -305,7 +305,7 @@ fn reopening_without_a_reason_is_rejected() {
         .when(ProblemCommand::Reopen {
             reason: String::new(),
         })
-        .then_error(ProblemError::Validation(FieldError::Empty {
+        .then_error(ProblemError::Validation(TextError::Empty {
             field: "reason",
         }));
 }
@@ -316,7 +316,7 @@ fn reopening_with_an_overlong_reason_is_rejected() {
         .when(ProblemCommand::Reopen {
             reason: "r".repeat(MAX_REASON_LEN + 1),
         })
-        .then_error(ProblemError::Validation(FieldError::TooLong {
+        .then_error(ProblemError::Validation(TextError::TooLong {
             field: "reason",
             len: MAX_REASON_LEN + 1,
             max: MAX_REASON_LEN,
@@ -369,7 +369,7 @@ fn cancelling_without_a_reason_is_rejected() {
         .when(ProblemCommand::Cancel {
             reason: "  ".to_owned(),
         })
-        .then_error(ProblemError::Validation(FieldError::Empty {
+        .then_error(ProblemError::Validation(TextError::Empty {
             field: "reason",
         }));
 }
