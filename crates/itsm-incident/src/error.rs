@@ -1,12 +1,14 @@
 //! Why an incident command is rejected.
 
 use chrono::{DateTime, Utc};
+use itsm_kernel::text::{self, TextError};
 use itsm_kernel::{ChangeKey, IncidentKey, ProblemKey};
 use itsm_sla::ClockKind;
 
 use crate::state::Status;
 
-/// A text field of a command, named so a rejection says which input was wrong.
+/// A text field of a command and its rules in one table: its name in a rejection, its longest
+/// accepted text, whether it may be empty and whether it may span lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     Title,
@@ -22,6 +24,22 @@ pub enum Field {
 }
 
 impl Field {
+    /// How a rejection names the field.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Description => "description",
+            Field::Reason => "reason",
+            Field::Comment => "comment",
+            Field::ResolutionNotes => "resolution notes",
+            Field::AttachmentName => "attachment name",
+            Field::ContentHash => "content hash",
+            Field::ContentUri => "content uri",
+            Field::RatingComment => "rating comment",
+            Field::ProblemUpdate => "problem update",
+        }
+    }
+
     /// The longest accepted text, in characters.
     pub const fn max_chars(self) -> usize {
         match self {
@@ -52,20 +70,6 @@ impl Field {
     }
 }
 
-/// What is wrong with a text input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TextProblem {
-    Empty,
-    TooLong {
-        len: usize,
-        max: usize,
-    },
-    /// Control characters (other than line breaks and tabs in long texts) are refused.
-    ControlCharacter,
-    /// Names, hashes and uris are single tokens.
-    Whitespace,
-}
-
 /// Every way an incident command can be rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IncidentError {
@@ -75,8 +79,14 @@ pub enum IncidentError {
     AlreadyLogged(IncidentKey),
     #[error("cannot {command} an incident that is {from}")]
     InvalidTransition { from: Status, command: &'static str },
-    #[error("invalid {field:?}: {problem:?}")]
-    Validation { field: Field, problem: TextProblem },
+    #[error("invalid input: {0}")]
+    Validation(#[from] TextError),
+    /// Control characters (other than line breaks and tabs in long texts) are refused.
+    #[error("{field} must not contain control characters")]
+    ControlCharacter { field: &'static str },
+    /// Names, hashes and uris are single tokens.
+    #[error("{field} must not contain whitespace")]
+    Whitespace { field: &'static str },
     #[error("a rating score must be 1..=5, got {0}")]
     ScoreOutOfRange(u8),
     #[error("only the requester may rate the incident")]
@@ -137,18 +147,15 @@ pub enum IncidentError {
 
 /// Validates a text input against its field's rules.
 pub(crate) fn check_text(field: Field, text: &str) -> Result<(), IncidentError> {
-    let fail = |problem| Err(IncidentError::Validation { field, problem });
-    if text.trim().is_empty() && !field.may_be_empty() {
-        return fail(TextProblem::Empty);
-    }
-    let len = text.chars().count();
-    let max = field.max_chars();
-    if len > max {
-        return fail(TextProblem::TooLong { len, max });
+    let (name, max) = (field.name(), field.max_chars());
+    if field.may_be_empty() {
+        text::bounded(name, text, max)?;
+    } else {
+        text::required(name, text, max)?;
     }
     let token = matches!(field, Field::ContentHash | Field::ContentUri);
     if token && text.chars().any(char::is_whitespace) {
-        return fail(TextProblem::Whitespace);
+        return Err(IncidentError::Whitespace { field: name });
     }
     let multi_line = match field {
         Field::Description
@@ -161,7 +168,7 @@ pub(crate) fn check_text(field: Field, text: &str) -> Result<(), IncidentError> 
     };
     let bad_control = |c: char| c.is_control() && !(multi_line && matches!(c, '\n' | '\r' | '\t'));
     if text.chars().any(bad_control) {
-        return fail(TextProblem::ControlCharacter);
+        return Err(IncidentError::ControlCharacter { field: name });
     }
     Ok(())
 }
@@ -174,17 +181,17 @@ mod tests {
     fn titles_must_not_be_blank_or_too_long() {
         assert_eq!(
             check_text(Field::Title, "   "),
-            Err(IncidentError::Validation {
-                field: Field::Title,
-                problem: TextProblem::Empty
-            })
+            Err(IncidentError::Validation(TextError::Empty {
+                field: "title"
+            }))
         );
         assert_eq!(
             check_text(Field::Title, &"x".repeat(201)),
-            Err(IncidentError::Validation {
-                field: Field::Title,
-                problem: TextProblem::TooLong { len: 201, max: 200 }
-            })
+            Err(IncidentError::Validation(TextError::TooLong {
+                field: "title",
+                len: 201,
+                max: 200
+            }))
         );
         assert_eq!(check_text(Field::Title, "VPN down"), Ok(()));
     }
@@ -194,10 +201,7 @@ mod tests {
         assert_eq!(check_text(Field::Comment, "line one\nline two"), Ok(()));
         assert_eq!(
             check_text(Field::Title, "line one\nline two"),
-            Err(IncidentError::Validation {
-                field: Field::Title,
-                problem: TextProblem::ControlCharacter
-            })
+            Err(IncidentError::ControlCharacter { field: "title" })
         );
     }
 
@@ -205,9 +209,8 @@ mod tests {
     fn hashes_and_uris_are_single_tokens() {
         assert_eq!(
             check_text(Field::ContentUri, "s3://bucket/a b"),
-            Err(IncidentError::Validation {
-                field: Field::ContentUri,
-                problem: TextProblem::Whitespace
+            Err(IncidentError::Whitespace {
+                field: "content uri"
             })
         );
         assert_eq!(check_text(Field::AttachmentName, "screen shot.png"), Ok(()));

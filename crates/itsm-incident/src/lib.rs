@@ -30,7 +30,7 @@ pub use command::{
     ResolutionCode, Visibility,
 };
 pub use decider::Incident;
-pub use error::{Field, IncidentError, TextProblem};
+pub use error::{Field, IncidentError};
 pub use event::{ClockTerms, IncidentEvent, StopReason};
 pub use explain::explain_clock;
 pub use state::{

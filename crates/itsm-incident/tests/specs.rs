@@ -4,13 +4,12 @@ mod common;
 
 use common::*;
 use itsm_incident::{
-    Attachment, ClockTerms, Escalation, Field, Incident, IncidentCommand, IncidentError,
-    IncidentEvent, LinkTarget, ProblemUpdate, ResolutionCode, Status, StopReason, TextProblem,
-    Visibility,
+    Attachment, ClockTerms, Escalation, Incident, IncidentCommand, IncidentError, IncidentEvent,
+    LinkTarget, ProblemUpdate, ResolutionCode, Status, StopReason, Visibility,
 };
 use itsm_kernel::{
     Actor, ChangeKey, CustomerTier, Impact, IncidentKey, Priority, ProblemKey, Role, ServiceId,
-    Spec, Urgency, UserId,
+    Spec, TextError, Urgency, UserId,
 };
 use itsm_sla::{AppliedSla, ClockKind, HoldReason, SlaError, SlaTargets};
 
@@ -37,11 +36,8 @@ fn invalid(from: Status, command: &'static str) -> IncidentError {
     IncidentError::InvalidTransition { from, command }
 }
 
-fn blank(field: Field) -> IncidentError {
-    IncidentError::Validation {
-        field,
-        problem: TextProblem::Empty,
-    }
+fn blank(field: &'static str) -> IncidentError {
+    IncidentError::Validation(TextError::Empty { field })
 }
 
 fn reason(text: &str) -> String {
@@ -140,7 +136,7 @@ mod log {
         log.title = "  ".to_owned();
         Spec::<Incident>::new()
             .when(IncidentCommand::Log(Box::new(log)))
-            .then_error(blank(Field::Title));
+            .then_error(blank("title"));
     }
 
     #[test]
@@ -149,10 +145,11 @@ mod log {
         log.title = "x".repeat(201);
         Spec::<Incident>::new()
             .when(IncidentCommand::Log(Box::new(log)))
-            .then_error(IncidentError::Validation {
-                field: Field::Title,
-                problem: TextProblem::TooLong { len: 201, max: 200 },
-            });
+            .then_error(IncidentError::Validation(TextError::TooLong {
+                field: "title",
+                len: 201,
+                max: 200,
+            }));
     }
 
     #[test]
@@ -161,13 +158,11 @@ mod log {
         log.description = "x".repeat(10_001);
         Spec::<Incident>::new()
             .when(IncidentCommand::Log(Box::new(log)))
-            .then_error(IncidentError::Validation {
-                field: Field::Description,
-                problem: TextProblem::TooLong {
-                    len: 10_001,
-                    max: 10_000,
-                },
-            });
+            .then_error(IncidentError::Validation(TextError::TooLong {
+                field: "description",
+                len: 10_001,
+                max: 10_000,
+            }));
     }
 
     #[test]
@@ -176,10 +171,7 @@ mod log {
         log.title = "VPN\u{7}down".to_owned();
         Spec::<Incident>::new()
             .when(IncidentCommand::Log(Box::new(log)))
-            .then_error(IncidentError::Validation {
-                field: Field::Title,
-                problem: TextProblem::ControlCharacter,
-            });
+            .then_error(IncidentError::ControlCharacter { field: "title" });
     }
 
     #[test]
@@ -638,7 +630,7 @@ mod escalate {
     fn escalating_without_a_reason_is_rejected() {
         given(&in_progress())
             .when(functional("network-l2", ""))
-            .then_error(blank(Field::Reason));
+            .then_error(blank("reason"));
     }
 
     #[test]
@@ -748,7 +740,7 @@ mod reprioritize {
     fn reprioritizing_without_a_reason_is_rejected() {
         given(&in_progress())
             .when(to_p2(" "))
-            .then_error(blank(Field::Reason));
+            .then_error(blank("reason"));
     }
 
     #[test]
@@ -852,7 +844,7 @@ mod change_sla {
     fn changing_the_sla_without_a_reason_is_rejected() {
         given(&assigned())
             .when(change(""))
-            .then_error(blank(Field::Reason));
+            .then_error(blank("reason"));
     }
 
     #[test]
@@ -916,7 +908,7 @@ mod resolve {
                 code: ResolutionCode::Workaround,
                 notes: String::new(),
             })
-            .then_error(blank(Field::ResolutionNotes));
+            .then_error(blank("resolution notes"));
     }
 
     #[test]
@@ -1022,7 +1014,7 @@ mod reopen {
     fn reopening_without_a_reason_is_rejected() {
         given(&resolved())
             .when(reopen(""))
-            .then_error(blank(Field::Reason));
+            .then_error(blank("reason"));
     }
 
     #[test]
@@ -1071,7 +1063,7 @@ mod cancel {
     fn cancelling_without_a_reason_is_rejected() {
         given(&in_progress())
             .when(cancel(""))
-            .then_error(blank(Field::Reason));
+            .then_error(blank("reason"));
     }
 
     #[test]
@@ -1144,20 +1136,18 @@ mod comment {
     fn an_empty_comment_is_rejected() {
         given(&in_progress())
             .when(comment("", Visibility::Public))
-            .then_error(blank(Field::Comment));
+            .then_error(blank("comment"));
     }
 
     #[test]
     fn an_overlong_comment_is_rejected() {
         given(&in_progress())
             .when(comment(&"x".repeat(10_001), Visibility::Public))
-            .then_error(IncidentError::Validation {
-                field: Field::Comment,
-                problem: TextProblem::TooLong {
-                    len: 10_001,
-                    max: 10_000,
-                },
-            });
+            .then_error(IncidentError::Validation(TextError::TooLong {
+                field: "comment",
+                len: 10_001,
+                max: 10_000,
+            }));
     }
 
     #[test]
@@ -1209,9 +1199,8 @@ mod attach {
         attachment.uri = "blob://attachments/9f 2c".to_owned();
         given(&in_progress())
             .when(attach(attachment))
-            .then_error(IncidentError::Validation {
-                field: Field::ContentUri,
-                problem: TextProblem::Whitespace,
+            .then_error(IncidentError::Whitespace {
+                field: "content uri",
             });
     }
 
@@ -1221,7 +1210,7 @@ mod attach {
         attachment.name = String::new();
         given(&in_progress())
             .when(attach(attachment))
-            .then_error(blank(Field::AttachmentName));
+            .then_error(blank("attachment name"));
     }
 
     #[test]
@@ -1230,7 +1219,7 @@ mod attach {
         attachment.content_hash = String::new();
         given(&in_progress())
             .when(attach(attachment))
-            .then_error(blank(Field::ContentHash));
+            .then_error(blank("content hash"));
     }
 }
 
@@ -1345,7 +1334,7 @@ mod major {
             .when(IncidentCommand::DeclareMajor {
                 reason: String::new(),
             })
-            .then_error(blank(Field::Reason));
+            .then_error(blank("reason"));
     }
 
     #[test]
@@ -1505,13 +1494,11 @@ mod rate {
                 score: 3,
                 comment: "x".repeat(2_001),
             })
-            .then_error(IncidentError::Validation {
-                field: Field::RatingComment,
-                problem: TextProblem::TooLong {
-                    len: 2_001,
-                    max: 2_000,
-                },
-            });
+            .then_error(IncidentError::Validation(TextError::TooLong {
+                field: "rating comment",
+                len: 2_001,
+                max: 2_000,
+            }));
     }
 }
 
@@ -1777,7 +1764,7 @@ mod problem_follow_up {
     fn an_empty_workaround_is_rejected() {
         given(&linked())
             .when(workaround(""))
-            .then_error(blank(Field::ProblemUpdate));
+            .then_error(blank("problem update"));
     }
 
     #[test]
