@@ -72,7 +72,13 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     pub fn new() -> Self {
-        let (live, _) = broadcast::channel(BROADCAST_CAPACITY);
+        Self::with_broadcast_capacity(BROADCAST_CAPACITY)
+    }
+
+    /// A store whose live feed keeps only `capacity` appends for slow subscribers (tests use a
+    /// small one to exercise the lagging path).
+    pub fn with_broadcast_capacity(capacity: usize) -> Self {
+        let (live, _) = broadcast::channel(capacity.max(1));
         MemoryStore {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
