@@ -3,11 +3,13 @@
 //! that value to the same bytes, so a change to an event's shape (or to the order of the enum's
 //! variants, which bincode encodes as an index) cannot slip by unnoticed.
 //!
-//! A missing file fails the test; run once with `UPDATE_GOLDEN=1` to write it, then commit it.
-//! Existing files are never rewritten: a changed encoding needs a new schema version.
+//! The examples and the exhaustive match over the variants live here; the check itself is
+//! `itsm_testkit::check_golden`. A missing file fails the test; run once with `UPDATE_GOLDEN=1`
+//! to write it, then commit it. Existing files are never rewritten: a changed encoding needs a
+//! new schema version. A file that pins no current event type fails too.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use itsm_catalog::{CatalogEvent, Criticality, FreezeScope};
@@ -15,6 +17,7 @@ use itsm_kernel::{
     Actor, CustomerTier, GroupId, Name, PersistedEvent, Priority, Role, ServiceId, UserId,
 };
 use itsm_sla::{Calendar, HoldReason, SlaTargets};
+use itsm_testkit::{check_golden, decode, encode, refuse_stale_fixtures};
 
 fn at(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, hour, 15, 30)
@@ -169,22 +172,10 @@ fn variant_index(event: &CatalogEvent) -> usize {
     }
 }
 
-fn golden_path(event_type: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("golden")
-        .join(format!("{event_type}.bin"))
-}
-
-fn encode(event: &CatalogEvent) -> Vec<u8> {
-    bincode::serde::encode_to_vec(event, bincode::config::standard()).expect("encodes")
-}
-
-fn decode(bytes: &[u8]) -> CatalogEvent {
-    let (event, read): (CatalogEvent, usize) =
-        bincode::serde::decode_from_slice(bytes, bincode::config::standard()).expect("decodes");
-    assert_eq!(read, bytes.len(), "trailing bytes after the event");
-    event
 }
 
 #[test]
@@ -209,7 +200,7 @@ fn every_event_is_at_schema_version_1() {
 fn every_event_round_trips_bincode_and_json() {
     for event in examples() {
         assert_eq!(
-            decode(&encode(&event)),
+            decode::<CatalogEvent>(&encode(&event)),
             event,
             "bincode: {}",
             event.event_type()
@@ -222,30 +213,14 @@ fn every_event_round_trips_bincode_and_json() {
 
 #[test]
 fn golden_bytes_decode_to_the_examples_and_re_encode_identically() {
-    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-    let mut missing = Vec::new();
-    for event in examples() {
-        let path = golden_path(event.event_type());
-        let bytes = encode(&event);
-        match std::fs::read(&path) {
-            Ok(stored) => {
-                assert_eq!(
-                    decode(&stored),
-                    event,
-                    "{} decodes differently",
-                    path.display()
-                );
-                assert_eq!(bytes, stored, "{} re-encodes differently", path.display());
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && update => {
-                std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-                std::fs::write(&path, &bytes).expect("writes the golden file");
-            }
-            Err(error) => missing.push(format!("{}: {error}", path.display())),
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "missing golden files (run with UPDATE_GOLDEN=1 once, then commit them): {missing:?}"
-    );
+    let examples: Vec<_> = examples()
+        .into_iter()
+        .map(|e| (e.event_type(), e))
+        .collect();
+    check_golden(&golden_dir(), &examples);
+}
+
+#[test]
+fn every_golden_file_belongs_to_a_current_event_type() {
+    refuse_stale_fixtures(&golden_dir(), CatalogEvent::EVENT_TYPES);
 }

@@ -2,16 +2,20 @@
 //! `tests/golden/<EventType>.bin`. The current code must decode them to the same value and encode
 //! the value to the same bytes, so a change to an event's shape cannot slip by unnoticed.
 //!
-//! A missing file fails the test; run with `UPDATE_GOLDEN=1` once to write it, then commit it.
+//! The examples and the exhaustive match over the variants live here; the check itself is
+//! `itsm_testkit::check_golden`. A missing file fails the test; run once with `UPDATE_GOLDEN=1`
+//! to write it, then commit it. Existing files are never rewritten: a changed encoding needs a
+//! new schema version. A file that pins no current event type fails too.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
 use itsm_change::{
     Authorization, ChangeEvent, ChangeType, Likelihood, Rejection, ReviewOutcome, Risk, Vote,
 };
 use itsm_kernel::{Actor, ChangeKey, Impact, Name, PersistedEvent, Role, ServiceId, UserId};
+use itsm_testkit::{check_golden, decode, encode, refuse_stale_fixtures};
 
 const KEY: ChangeKey = ChangeKey::new(42);
 
@@ -183,22 +187,10 @@ fn variant_index(event: &ChangeEvent) -> usize {
     }
 }
 
-fn golden_path(event_type: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("golden")
-        .join(format!("{event_type}.bin"))
-}
-
-fn encode(event: &ChangeEvent) -> Vec<u8> {
-    bincode::serde::encode_to_vec(event, bincode::config::standard()).expect("encodes")
-}
-
-fn decode(bytes: &[u8]) -> ChangeEvent {
-    let (event, read): (ChangeEvent, usize) =
-        bincode::serde::decode_from_slice(bytes, bincode::config::standard()).expect("decodes");
-    assert_eq!(read, bytes.len(), "trailing bytes after the event");
-    event
 }
 
 #[test]
@@ -224,7 +216,7 @@ fn every_event_is_at_schema_version_1() {
 fn every_event_round_trips_bincode_and_json() {
     for event in examples() {
         assert_eq!(
-            decode(&encode(&event)),
+            decode::<ChangeEvent>(&encode(&event)),
             event,
             "bincode: {}",
             event.event_type()
@@ -237,52 +229,14 @@ fn every_event_round_trips_bincode_and_json() {
 
 #[test]
 fn golden_bytes_decode_to_the_examples_and_re_encode_identically() {
-    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-    let mut missing = Vec::new();
-    for event in examples() {
-        let path = golden_path(event.event_type());
-        let bytes = encode(&event);
-        match std::fs::read(&path) {
-            Ok(stored) => {
-                assert_eq!(
-                    decode(&stored),
-                    event,
-                    "{} decodes differently",
-                    path.display()
-                );
-                assert_eq!(bytes, stored, "{} re-encodes differently", path.display());
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && update => {
-                std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-                std::fs::write(&path, &bytes).expect("writes the golden file");
-            }
-            Err(error) => missing.push(format!("{}: {error}", path.display())),
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "golden files missing (run with UPDATE_GOLDEN=1 and commit them): {missing:#?}"
-    );
+    let examples: Vec<_> = examples()
+        .into_iter()
+        .map(|e| (e.event_type(), e))
+        .collect();
+    check_golden(&golden_dir(), &examples);
 }
 
 #[test]
 fn every_golden_file_belongs_to_a_current_event_type() {
-    let dir = golden_path("x")
-        .parent()
-        .expect("has a parent")
-        .to_path_buf();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        // No directory yet: the test above reports the missing files.
-        return;
-    };
-    for entry in entries {
-        let name = entry.expect("readable entry").file_name();
-        let name = name.to_string_lossy();
-        let event_type = name.strip_suffix(".bin").unwrap_or(&name);
-        assert!(
-            ChangeEvent::EVENT_TYPES.contains(&event_type),
-            "{name} in {} is no current event type",
-            dir.display()
-        );
-    }
+    refuse_stale_fixtures(&golden_dir(), &ChangeEvent::EVENT_TYPES);
 }

@@ -2,11 +2,13 @@
 //! the current code. A change that alters the payload of a persisted event fails here; it needs
 //! a new schema version and an upcaster instead.
 //!
-//! A missing fixture fails the test; `UPDATE_GOLDEN=1 cargo test -p itsm-incident --test golden`
-//! writes missing ones (existing files are never overwritten).
+//! The examples and the exhaustive match over the variants live here; the check itself is
+//! `itsm_testkit::check_golden`. A missing fixture fails the test;
+//! `UPDATE_GOLDEN=1 cargo test -p itsm-incident --test golden` writes missing ones (existing files
+//! are never overwritten). A file that pins no current event type fails too.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use itsm_incident::{
@@ -18,6 +20,7 @@ use itsm_kernel::{
     ProblemKey, Role, ServiceId, Urgency, UserId,
 };
 use itsm_sla::{AppliedSla, Calendar, ClockKind, HoldReason, SlaTargets};
+use itsm_testkit::{check_golden, decode, encode, refuse_stale_fixtures};
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 27, 14, minute, 0)
@@ -315,19 +318,8 @@ fn pinned_name(event: &IncidentEvent) -> &'static str {
     }
 }
 
-fn encode(event: &IncidentEvent) -> Vec<u8> {
-    bincode::serde::encode_to_vec(event, bincode::config::standard()).expect("encodes")
-}
-
-fn decode(bytes: &[u8]) -> IncidentEvent {
-    let (event, read) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .expect("decodes with the current code");
-    assert_eq!(read, bytes.len(), "trailing bytes in the fixture");
-    event
-}
-
 fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("golden")
 }
@@ -352,39 +344,22 @@ fn there_is_one_example_of_every_event_type_under_its_pinned_name() {
 
 #[test]
 fn every_event_decodes_from_its_golden_bytes() {
-    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|value| value == "1");
-    let dir = golden_dir();
-    let mut missing = Vec::new();
-    for event in examples() {
-        let path = dir.join(format!("{}.bin", event.event_type()));
-        let bytes = encode(&event);
-        match std::fs::read(&path) {
-            Ok(stored) => {
-                assert_eq!(
-                    decode(&stored),
-                    event,
-                    "{} decodes differently",
-                    path.display()
-                );
-                assert_eq!(bytes, stored, "{} re-encodes differently", path.display());
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && update => {
-                std::fs::create_dir_all(&dir).expect("create tests/golden");
-                std::fs::write(&path, &bytes).expect("write fixture");
-            }
-            Err(error) => missing.push(format!("{}: {error}", path.display())),
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "missing golden fixtures (run with UPDATE_GOLDEN=1 to write them): {missing:#?}"
-    );
+    let examples: Vec<_> = examples()
+        .into_iter()
+        .map(|e| (e.event_type(), e))
+        .collect();
+    check_golden(&golden_dir(), &examples);
+}
+
+#[test]
+fn every_golden_file_belongs_to_a_current_event_type() {
+    refuse_stale_fixtures(&golden_dir(), &IncidentEvent::EVENT_TYPES);
 }
 
 #[test]
 fn every_event_round_trips_bincode_and_json() {
     for event in examples() {
-        assert_eq!(decode(&encode(&event)), event);
+        assert_eq!(decode::<IncidentEvent>(&encode(&event)), event);
         let json = serde_json::to_string(&event).expect("serializes");
         let back: IncidentEvent = serde_json::from_str(&json).expect("deserializes");
         assert_eq!(back, event, "{json}");

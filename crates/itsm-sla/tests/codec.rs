@@ -3,11 +3,12 @@
 //!
 //! itsm-sla has no events of its own, but incident and catalog events carry these values, so
 //! their encoding is part of the ledger format. `tests/golden/<Name>.bin` holds the bincode bytes
-//! of each example; a missing file fails the test unless `UPDATE_GOLDEN=1` is set, which writes it.
+//! of each example, checked by `itsm_testkit::check_golden`; a missing file fails the test unless
+//! `UPDATE_GOLDEN=1` is set, which writes it. A file that pins no current example fails too.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Debug;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -16,6 +17,7 @@ use itsm_sla::{
     AppliedSla, Calendar, Clock, ClockFact, ClockKind, ClockStatus, ClockStep, ClockStepKind,
     ClockTimeline, HoldReason, Pause, SlaTargets, WeeklyHours, WorkingHours,
 };
+use itsm_testkit::{check_golden, decode, encode, refuse_stale_fixtures};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -135,95 +137,53 @@ fn clock_facts() -> Vec<ClockFact> {
     ]
 }
 
-/// Checks one example against its golden file, given the example's golden name.
-type Check = Box<dyn Fn(&str)>;
-
-/// Every pinned example, by golden name, as a checker closure.
-fn golden_examples() -> BTreeMap<&'static str, Check> {
-    let mut examples: BTreeMap<&'static str, Check> = BTreeMap::new();
-    examples.insert(
-        "AppliedSla",
-        Box::new(|name| check_golden(name, &applied())),
-    );
-    examples.insert(
-        "Calendar.AlwaysOpen",
-        Box::new(|name| check_golden(name, &Calendar::always_open())),
-    );
-    for kind in clock_kinds() {
-        examples.insert(
-            clock_kind_name(&kind),
-            Box::new(move |name| check_golden(name, &kind)),
-        );
-    }
-    for reason in HoldReason::ALL {
-        examples.insert(
-            hold_reason_name(reason),
-            Box::new(move |name| check_golden(name, &reason)),
-        );
-    }
-    for fact in clock_facts() {
-        examples.insert(
-            clock_fact_name(&fact),
-            Box::new(move |name| check_golden(name, &fact)),
-        );
-    }
-    examples
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("golden")
 }
 
-fn bincode_bytes<T: Serialize>(value: &T) -> Vec<u8> {
-    bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap()
-}
-
-fn check_golden<T: Serialize + DeserializeOwned + PartialEq + Debug>(name: &str, example: &T) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{name}.bin"));
-    let bytes = bincode_bytes(example);
-    if !path.exists() {
-        assert!(
-            std::env::var("UPDATE_GOLDEN").is_ok_and(|value| value == "1"),
-            "missing golden file {}; run with UPDATE_GOLDEN=1 to write it",
-            path.display()
-        );
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &bytes).unwrap();
-    }
-    let stored = std::fs::read(&path).unwrap();
-    let (decoded, read): (T, usize) =
-        bincode::serde::decode_from_slice(&stored, bincode::config::standard()).unwrap();
-    assert_eq!(
-        read,
-        stored.len(),
-        "{name}: trailing bytes in the golden file"
-    );
-    assert_eq!(
-        &decoded, example,
-        "{name}: the stored bytes decode to another value"
-    );
-    assert_eq!(bytes, stored, "{name}: the encoding changed");
+/// The golden name of every pinned example.
+fn golden_names() -> BTreeSet<&'static str> {
+    let mut names = BTreeSet::from(["AppliedSla", "Calendar.AlwaysOpen"]);
+    names.extend(clock_kinds().iter().map(clock_kind_name));
+    names.extend(HoldReason::ALL.into_iter().map(hold_reason_name));
+    names.extend(clock_facts().iter().map(clock_fact_name));
+    names
 }
 
 #[test]
 fn every_pinned_example_decodes_from_its_golden_bytes() {
-    let examples = golden_examples();
-    let mut expected: BTreeSet<&str> = BTreeSet::from(["AppliedSla", "Calendar.AlwaysOpen"]);
-    expected.extend(clock_kinds().iter().map(clock_kind_name));
-    expected.extend(HoldReason::ALL.into_iter().map(hold_reason_name));
-    expected.extend(clock_facts().iter().map(clock_fact_name));
-    // Every variant of every pinned enum has an example.
-    assert_eq!(expected.len(), 2 + 3 + 3 + 8);
-    assert_eq!(examples.keys().copied().collect::<BTreeSet<_>>(), expected);
-    for (name, check) in &examples {
-        check(name);
-    }
+    // Every variant of every pinned enum has an example, each under its own name.
+    assert_eq!(golden_names().len(), 2 + 3 + 3 + 8);
+    let dir = golden_dir();
+    check_golden(&dir, &[("AppliedSla", applied())]);
+    check_golden(&dir, &[("Calendar.AlwaysOpen", Calendar::always_open())]);
+    let kinds: Vec<_> = clock_kinds()
+        .into_iter()
+        .map(|kind| (clock_kind_name(&kind), kind))
+        .collect();
+    check_golden(&dir, &kinds);
+    let reasons: Vec<_> = HoldReason::ALL
+        .into_iter()
+        .map(|reason| (hold_reason_name(reason), reason))
+        .collect();
+    check_golden(&dir, &reasons);
+    let facts: Vec<_> = clock_facts()
+        .into_iter()
+        .map(|fact| (clock_fact_name(&fact), fact))
+        .collect();
+    check_golden(&dir, &facts);
+}
+
+#[test]
+fn every_golden_file_pins_a_current_example() {
+    let names: Vec<&str> = golden_names().into_iter().collect();
+    refuse_stale_fixtures(&golden_dir(), &names);
 }
 
 fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: &T) {
-    let bytes = bincode_bytes(value);
-    let (decoded, read): (T, usize) =
-        bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
-    assert_eq!(read, bytes.len());
-    assert_eq!(&decoded, value);
+    assert_eq!(&decode::<T>(&encode(value)), value);
     let json = serde_json::to_string(value).unwrap();
     let decoded: T = serde_json::from_str(&json).unwrap();
     assert_eq!(&decoded, value, "JSON: {json}");

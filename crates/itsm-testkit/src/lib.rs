@@ -1,0 +1,204 @@
+//! Test-only helpers for the domain crates: the golden-fixture check that pins the stored bytes
+//! of events and of the values they embed.
+//!
+//! Architecture invariant: this crate is a `[dev-dependencies]` entry only. It reads and writes
+//! files, so no production crate may depend on it (`tests/architecture.rs` checks that).
+//!
+//! Key decision: the harness is shared, the examples are not. Each crate keeps its own list of
+//! examples and the exhaustive `match` that makes a new variant fail to compile until it has
+//! one; this crate only compares `tests/golden/<name>.bin` with the example's bincode bytes (the
+//! ledger's payload codec: bincode 2.0.1, serde, standard config), both ways.
+//!
+//! A missing fixture fails the check; run once with `UPDATE_GOLDEN=1` to write it, then commit
+//! it. Existing fixtures are never rewritten: a changed encoding needs a new schema version, not
+//! new golden bytes.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::io::ErrorKind;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The extension of a golden fixture.
+const EXTENSION: &str = "bin";
+
+/// The ledger encoding of `value`.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    bincode::serde::encode_to_vec(value, bincode::config::standard()).expect("encodes")
+}
+
+/// Decodes `bytes` with the ledger encoding; every byte must belong to the value.
+#[track_caller]
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> T {
+    let (value, read): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, bincode::config::standard()).expect("decodes");
+    assert_eq!(read, bytes.len(), "trailing bytes after the value");
+    value
+}
+
+/// Checks each `(name, example)` against `dir/<name>.bin`: the stored bytes must decode to the
+/// example and the example must encode to the stored bytes. With `UPDATE_GOLDEN=1` a missing
+/// file is written (and then checked like the others); without it, missing files fail the check,
+/// all of them listed at once.
+#[track_caller]
+pub fn check_golden<T: Serialize + DeserializeOwned + PartialEq + Debug>(
+    dir: &Path,
+    examples: &[(&str, T)],
+) {
+    let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|value| value == "1");
+    check(dir, examples, update);
+}
+
+#[track_caller]
+fn check<T: Serialize + DeserializeOwned + PartialEq + Debug>(
+    dir: &Path,
+    examples: &[(&str, T)],
+    update: bool,
+) {
+    let mut names = BTreeSet::new();
+    let mut missing = Vec::new();
+    for (name, example) in examples {
+        assert!(names.insert(*name), "two examples are named {name}");
+        let path = dir.join(format!("{name}.{EXTENSION}"));
+        let bytes = encode(example);
+        let stored = match std::fs::read(&path) {
+            Ok(stored) => stored,
+            Err(error) if error.kind() == ErrorKind::NotFound && update => {
+                std::fs::create_dir_all(dir).expect("creates the golden directory");
+                std::fs::write(&path, &bytes).expect("writes the golden file");
+                bytes.clone()
+            }
+            Err(error) => {
+                missing.push(format!("{}: {error}", path.display()));
+                continue;
+            }
+        };
+        assert_eq!(
+            &decode::<T>(&stored),
+            example,
+            "{} decodes differently",
+            path.display()
+        );
+        assert_eq!(bytes, stored, "{} re-encodes differently", path.display());
+    }
+    assert!(
+        missing.is_empty(),
+        "missing golden files (run with UPDATE_GOLDEN=1 once, then commit them): {missing:#?}"
+    );
+}
+
+/// Refuses a fixture (a `.bin` file) in `dir` that is not `<name>.bin` for one of `names`: a stale
+/// file would otherwise sit there pinning nothing. Other files (such as `.gitattributes`) are
+/// left alone, and a missing directory passes (the golden check reports the missing files).
+#[track_caller]
+pub fn refuse_stale_fixtures(dir: &Path, names: &[&str]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let expected: BTreeSet<String> = names
+        .iter()
+        .map(|name| format!("{name}.{EXTENSION}"))
+        .collect();
+    let stale: Vec<String> = entries
+        .map(|entry| {
+            entry
+                .expect("readable golden directory")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|file| {
+            Path::new(file)
+                .extension()
+                .is_some_and(|extension| extension == EXTENSION)
+                && !expected.contains(file)
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "files in {} that pin no current example: {stale:?}",
+        dir.display()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::catch_unwind;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// A fresh, empty directory of this test's own, removed again when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(test: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("itsm-testkit-{}-{test}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("creates the scratch dir");
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_value_round_trips_and_trailing_bytes_are_refused() {
+        let bytes = encode(&(7_u32, "seven".to_owned()));
+        assert_eq!(decode::<(u32, String)>(&bytes), (7, "seven".to_owned()));
+        let mut longer = bytes;
+        longer.push(0);
+        assert!(catch_unwind(|| decode::<(u32, String)>(&longer)).is_err());
+    }
+
+    #[test]
+    fn a_matching_fixture_passes_and_a_different_value_fails() {
+        let scratch = Scratch::new("matching");
+        std::fs::write(scratch.0.join("Seven.bin"), encode(&7_u32)).expect("writes");
+        check(&scratch.0, &[("Seven", 7_u32)], false);
+        assert!(catch_unwind(|| check(&scratch.0, &[("Seven", 8_u32)], false)).is_err());
+    }
+
+    #[test]
+    fn a_missing_fixture_fails_unless_updating_which_writes_it() {
+        let scratch = Scratch::new("missing");
+        assert!(catch_unwind(|| check(&scratch.0, &[("Seven", 7_u32)], false)).is_err());
+        check(&scratch.0, &[("Seven", 7_u32)], true);
+        let stored = std::fs::read(scratch.0.join("Seven.bin")).expect("written");
+        assert_eq!(stored, encode(&7_u32));
+        check(&scratch.0, &[("Seven", 7_u32)], false);
+    }
+
+    #[test]
+    fn updating_never_rewrites_an_existing_fixture() {
+        let scratch = Scratch::new("no-rewrite");
+        std::fs::write(scratch.0.join("Seven.bin"), encode(&7_u32)).expect("writes");
+        assert!(catch_unwind(|| check(&scratch.0, &[("Seven", 8_u32)], true)).is_err());
+        let stored = std::fs::read(scratch.0.join("Seven.bin")).expect("still there");
+        assert_eq!(stored, encode(&7_u32));
+    }
+
+    #[test]
+    fn two_examples_of_one_name_are_refused() {
+        let scratch = Scratch::new("twice");
+        std::fs::write(scratch.0.join("Seven.bin"), encode(&7_u32)).expect("writes");
+        let twice = [("Seven", 7_u32), ("Seven", 7_u32)];
+        assert!(catch_unwind(|| check(&scratch.0, &twice, false)).is_err());
+    }
+
+    #[test]
+    fn a_fixture_of_no_current_example_is_refused() {
+        let scratch = Scratch::new("stale");
+        std::fs::write(scratch.0.join("Seven.bin"), encode(&7_u32)).expect("writes");
+        std::fs::write(scratch.0.join(".gitattributes"), "*.bin binary\n").expect("writes");
+        refuse_stale_fixtures(&scratch.0, &["Seven"]);
+        assert!(catch_unwind(|| refuse_stale_fixtures(&scratch.0, &["Eight"])).is_err());
+    }
+}
