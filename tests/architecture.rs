@@ -205,6 +205,17 @@ fn domain_tests_use_no_storage_runtime_or_web_crates() {
 }
 
 #[test]
+fn the_testkit_is_only_a_dev_dependency() {
+    for package in workspace_packages() {
+        assert!(
+            !normal_deps(&package).contains("itsm-testkit"),
+            "{} depends on itsm-testkit outside [dev-dependencies]; it is test-only (it reads and writes files)",
+            package.name
+        );
+    }
+}
+
+#[test]
 fn the_event_store_knows_nothing_of_itil() {
     let packages = workspace_packages();
     let packages = by_name(&packages);
