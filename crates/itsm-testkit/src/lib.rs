@@ -39,7 +39,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> T {
 }
 
 /// Checks each `(name, example)` against `dir/<name>.bin`: the stored bytes must decode to the
-/// example and the example must encode to the stored bytes. With `UPDATE_GOLDEN=1` a missing
+/// example and the example must encode to the stored bytes (so every example also round-trips
+/// the codec). With `UPDATE_GOLDEN=1` a missing
 /// file is written (and then checked like the others); without it, missing files fail the check,
 /// all of them listed at once.
 #[track_caller]
@@ -87,6 +88,32 @@ fn check<T: Serialize + DeserializeOwned + PartialEq + Debug>(
         missing.is_empty(),
         "missing golden files (run with UPDATE_GOLDEN=1 once, then commit them): {missing:#?}"
     );
+}
+
+/// Checks that `examples` hold exactly one example of each of a type's `variants` variants: their
+/// numbers from the crate's exhaustive `variant_index` match are `0..variants`, once each, and
+/// their names are exactly `names` (the persisted names of all variants).
+#[track_caller]
+pub fn check_one_example_per_variant<T>(
+    examples: &[(&str, T)],
+    variants: usize,
+    variant_index: impl Fn(&T) -> usize,
+    names: &[&str],
+) {
+    let indices: BTreeSet<usize> = examples.iter().map(|(_, e)| variant_index(e)).collect();
+    assert_eq!(
+        indices,
+        (0..variants).collect(),
+        "variants without an example"
+    );
+    assert_eq!(examples.len(), variants, "one example per variant");
+    let example_names: BTreeSet<&str> = examples.iter().map(|(name, _)| *name).collect();
+    let all: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(
+        example_names, all,
+        "example names and persisted names differ"
+    );
+    assert_eq!(names.len(), variants, "one persisted name per variant");
 }
 
 /// Refuses a fixture (a `.bin` file) in `dir` that is not `<name>.bin` for one of `names`: a stale
@@ -191,6 +218,22 @@ mod tests {
         std::fs::write(scratch.0.join("Seven.bin"), encode(&7_u32)).expect("writes");
         let twice = [("Seven", 7_u32), ("Seven", 7_u32)];
         assert!(catch_unwind(|| check(&scratch.0, &twice, false)).is_err());
+    }
+
+    #[test]
+    fn every_variant_needs_exactly_one_example_under_its_name() {
+        let index = |value: &u8| usize::from(*value);
+        let names = ["Zero", "One"];
+        check_one_example_per_variant(&[("Zero", 0_u8), ("One", 1)], 2, index, &names);
+        let checks: [&[(&str, u8)]; 3] = [
+            &[("Zero", 0)],
+            &[("Zero", 0), ("One", 1), ("One", 1)],
+            &[("Zero", 0), ("Two", 1)],
+        ];
+        for examples in checks {
+            let result = catch_unwind(|| check_one_example_per_variant(examples, 2, index, &names));
+            assert!(result.is_err(), "{examples:?} passed");
+        }
     }
 
     #[test]
