@@ -6,8 +6,9 @@
 //!
 //! Key decision: the harness is shared, the examples are not. Each crate keeps its own list of
 //! examples and the exhaustive `match` that makes a new variant fail to compile until it has
-//! one; this crate only compares `tests/golden/<name>.bin` with the example's bincode bytes (the
-//! ledger's payload codec: bincode 2.0.1, serde, standard config), both ways.
+//! one; this crate compares `tests/golden/<name>.bin` with the example's bincode bytes (the
+//! ledger's payload codec: bincode 2.0.1, serde, standard config) both ways, checks that the
+//! examples cover every variant once, and refuses fixtures that pin no example.
 //!
 //! A missing fixture fails the check; run once with `UPDATE_GOLDEN=1` to write it, then commit
 //! it. Existing fixtures are never rewritten: a changed encoding needs a new schema version, not
@@ -40,9 +41,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> T {
 
 /// Checks each `(name, example)` against `dir/<name>.bin`: the stored bytes must decode to the
 /// example and the example must encode to the stored bytes (so every example also round-trips
-/// the codec). With `UPDATE_GOLDEN=1` a missing
-/// file is written (and then checked like the others); without it, missing files fail the check,
-/// all of them listed at once.
+/// the codec). With `UPDATE_GOLDEN=1` a missing file is written (and then checked like the
+/// others); without it, missing files fail the check, all of them listed at once.
 #[track_caller]
 pub fn check_golden<T: Serialize + DeserializeOwned + PartialEq + Debug>(
     dir: &Path,
