@@ -33,16 +33,19 @@ impl Size {
                 c1_events: 50,
                 c256_rounds: 2,
                 read_all_events: 2_000,
+                repetitions: 1,
             },
             Size::Quick => Counts {
-                c1_events: 2_000,
+                c1_events: 1_000,
                 c256_rounds: 40,
                 read_all_events: 20_000,
+                repetitions: 3,
             },
             Size::Full => Counts {
-                c1_events: 10_000,
+                c1_events: 5_000,
                 c256_rounds: 400,
                 read_all_events: 1_000_000,
+                repetitions: 5,
             },
         }
     }
@@ -57,6 +60,9 @@ pub struct Counts {
     pub c256_rounds: u64,
     /// Events written, then read back.
     pub read_all_events: u64,
+    /// Each figure and its ceiling are measured this many times, alternating; the medians are
+    /// reported (a 2-core machine shared with builds is noisy).
+    pub repetitions: usize,
 }
 
 /// One measured figure next to its ceiling.
@@ -93,6 +99,16 @@ pub fn per_second(events: u64, elapsed: std::time::Duration) -> f64 {
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     let events = events as f64;
     events / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Median of the measurements (0 when empty).
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => xs[n / 2],
+        n => f64::midpoint(xs[n / 2 - 1], xs[n / 2]),
+    }
 }
 
 /// A deterministic, incompressible-looking payload.

@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use chrono::Utc;
 use itsm_eventstore::{
-    EventStore, ExpectedVersion, Metadata, NewEvent, SledConfig, SledStore, StreamId,
+    CommandId, EventStore, ExpectedVersion, Metadata, NewEvent, SledConfig, SledStore, StreamId,
 };
+use uuid::Uuid;
 
-use crate::{Counts, Figure, payload, per_second};
+use crate::{Counts, Figure, median, payload, per_second};
 
 pub type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -60,14 +61,54 @@ pub fn run(counts: Counts, mut emit: impl FnMut(&Figure)) -> BenchResult<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    emit(&runtime.block_on(append_durable_c1(counts.c1_events))?);
-    emit(&runtime.block_on(append_durable_c256(counts.c256_rounds))?);
-    emit(&runtime.block_on(read_all(counts.read_all_events))?);
+    let reps = counts.repetitions.max(1);
+    let (mut values, mut ceilings) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        values.push(runtime.block_on(store_c1(counts.c1_events))?);
+        ceilings.push(raw_c1(counts.c1_events)?);
+    }
+    emit(&Figure::new(
+        "append_durable_c1",
+        "events/s",
+        median(values),
+        median(ceilings),
+    ));
+
+    let (mut values, mut with_ids, mut layout, mut ceilings) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..reps {
+        values.push(runtime.block_on(store_c256(counts.c256_rounds, false))?);
+        with_ids.push(runtime.block_on(store_c256(counts.c256_rounds, true))?);
+        layout.push(raw_c256_store_layout(counts.c256_rounds)?);
+        ceilings.push(raw_c256(counts.c256_rounds)?);
+    }
+    let ceiling = median(ceilings);
+    emit(&Figure::new(
+        "append_durable_c256",
+        "events/s",
+        median(values),
+        ceiling,
+    ));
+    emit(&Figure::new(
+        "append_durable_c256_command_ids",
+        "events/s",
+        median(with_ids),
+        ceiling,
+    ));
+    emit(&Figure::new(
+        "raw_sled_store_layout_c256",
+        "events/s",
+        median(layout),
+        ceiling,
+    ));
+
+    let (value, ceiling) = runtime.block_on(read_all(counts.read_all_events, reps))?;
+    emit(&Figure::new("read_all", "events/s", value, ceiling));
     Ok(())
 }
 
 /// One writer, one event per append, each acknowledged after its flush.
-pub async fn append_durable_c1(events: u64) -> BenchResult<Figure> {
+pub async fn store_c1(events: u64) -> BenchResult<f64> {
     let dir = tempfile::tempdir()?;
     let store = SledStore::open(dir.path(), &store_config())?;
     let s = stream("c1")?;
@@ -77,9 +118,11 @@ pub async fn append_durable_c1(events: u64) -> BenchResult<Figure> {
             .append(s.clone(), ExpectedVersion::Any, vec![event(i)], metadata())
             .await?;
     }
-    let value = per_second(events, start.elapsed());
-    drop(store);
+    Ok(per_second(events, start.elapsed()))
+}
 
+/// Ceiling of `append_durable_c1`: raw sled, insert + flush per event.
+pub fn raw_c1(events: u64) -> BenchResult<f64> {
     let raw_dir = tempfile::tempdir()?;
     let db = raw_sled(raw_dir.path())?;
     let start = Instant::now();
@@ -87,13 +130,12 @@ pub async fn append_durable_c1(events: u64) -> BenchResult<Figure> {
         db.insert(raw_key(i), payload(i))?;
         db.flush()?;
     }
-    let ceiling = per_second(events, start.elapsed());
-    Ok(Figure::new("append_durable_c1", "events/s", value, ceiling))
+    Ok(per_second(events, start.elapsed()))
 }
 
-/// 256 tokio tasks appending one event at a time through group commit, against raw sled
-/// batches of 256 inserts with one flush each.
-pub async fn append_durable_c256(rounds: u64) -> BenchResult<Figure> {
+/// 256 tokio tasks appending one event at a time through group commit, optionally each with
+/// its own command id (one more key per append, plus an idempotency lookup).
+pub async fn store_c256(rounds: u64, command_ids: bool) -> BenchResult<f64> {
     let dir = tempfile::tempdir()?;
     let store = SledStore::open(dir.path(), &store_config())?;
     let start = Instant::now();
@@ -103,13 +145,13 @@ pub async fn append_durable_c256(rounds: u64) -> BenchResult<Figure> {
         let s = stream(&format!("c256-{t}"))?;
         tasks.push(tokio::spawn(async move {
             for i in 0..rounds {
+                let n = t * rounds + i;
+                let mut meta = metadata();
+                if command_ids {
+                    meta = meta.with_command_id(CommandId::from_uuid(Uuid::from_u128(n.into())));
+                }
                 store
-                    .append(
-                        s.clone(),
-                        ExpectedVersion::Any,
-                        vec![event(t * rounds + i)],
-                        metadata(),
-                    )
+                    .append(s.clone(), ExpectedVersion::Any, vec![event(n)], meta)
                     .await?;
             }
             Ok::<_, itsm_eventstore::StoreError>(())
@@ -118,10 +160,11 @@ pub async fn append_durable_c256(rounds: u64) -> BenchResult<Figure> {
     for task in tasks {
         task.await??;
     }
-    let total = CONCURRENCY * rounds;
-    let value = per_second(total, start.elapsed());
-    drop(store);
+    Ok(per_second(CONCURRENCY * rounds, start.elapsed()))
+}
 
+/// Ceiling of `append_durable_c256`: raw sled batches of 256 inserts with one flush each.
+pub fn raw_c256(rounds: u64) -> BenchResult<f64> {
     let raw_dir = tempfile::tempdir()?;
     let db = raw_sled(raw_dir.path())?;
     let start = Instant::now();
@@ -135,18 +178,36 @@ pub async fn append_durable_c256(rounds: u64) -> BenchResult<Figure> {
         db.apply_batch(batch)?;
         db.flush()?;
     }
-    let ceiling = per_second(total, start.elapsed());
-    Ok(Figure::new(
-        "append_durable_c256",
-        "events/s",
-        value,
-        ceiling,
-    ))
+    Ok(per_second(CONCURRENCY * rounds, start.elapsed()))
+}
+
+/// Not a store figure: raw sled writing the store's key layout (event key plus a stream index
+/// key spread over 256 streams, batches of 256, one flush each). Its ratio to the one-key
+/// ceiling is the most `append_durable_c256` can reach with this layout.
+pub fn raw_c256_store_layout(rounds: u64) -> BenchResult<f64> {
+    let raw_dir = tempfile::tempdir()?;
+    let db = raw_sled(raw_dir.path())?;
+    let start = Instant::now();
+    let mut position = 0;
+    for round in 1..=rounds {
+        let mut batch = sled::Batch::default();
+        for t in 0..CONCURRENCY {
+            position += 1;
+            batch.insert(&raw_key(position), payload(position));
+            let mut index = format!("s/c256-{t}\0").into_bytes();
+            index.extend_from_slice(&round.to_be_bytes());
+            batch.insert(index, &position.to_be_bytes());
+        }
+        db.apply_batch(batch)?;
+        db.flush()?;
+    }
+    Ok(per_second(CONCURRENCY * rounds, start.elapsed()))
 }
 
 /// Decoded envelopes per second from `read_all` pages, against raw iteration of the same tree.
-/// Both sides read from a freshly opened database, one untimed warm-up pass, then a timed one.
-pub async fn read_all(events: u64) -> BenchResult<Figure> {
+/// Both sides read from a freshly opened database: one untimed warm-up pass, then `reps` timed
+/// passes (medians returned).
+pub async fn read_all(events: u64, reps: usize) -> BenchResult<(f64, f64)> {
     let dir = tempfile::tempdir()?;
     {
         let store = SledStore::open(dir.path(), &store_config())?;
@@ -162,8 +223,8 @@ pub async fn read_all(events: u64) -> BenchResult<Figure> {
         }
     }
     let store = SledStore::open(dir.path(), &store_config())?;
-    let mut value = 0.0;
-    for _pass in 0..2 {
+    let mut values = Vec::new();
+    for pass in 0..=reps {
         let start = Instant::now();
         let mut from = 1;
         let mut read = 0u64;
@@ -176,14 +237,16 @@ pub async fn read_all(events: u64) -> BenchResult<Figure> {
         if read != events {
             return Err(format!("read_all returned {read} of {events} events").into());
         }
-        value = per_second(read, start.elapsed());
+        if pass > 0 {
+            values.push(per_second(read, start.elapsed()));
+        }
     }
     drop(store);
 
     // The store's own tree, opened raw (the store keeps sled in `sled/` inside its directory).
     let db = raw_sled(&dir.path().join("sled"))?;
-    let mut ceiling = 0.0;
-    for _pass in 0..2 {
+    let mut ceilings = Vec::new();
+    for pass in 0..=reps {
         let start = Instant::now();
         let mut read = 0u64;
         let mut bytes = 0usize;
@@ -195,7 +258,9 @@ pub async fn read_all(events: u64) -> BenchResult<Figure> {
         if read != events || bytes == 0 {
             return Err(format!("raw iteration saw {read} of {events} events").into());
         }
-        ceiling = per_second(read, start.elapsed());
+        if pass > 0 {
+            ceilings.push(per_second(read, start.elapsed()));
+        }
     }
-    Ok(Figure::new("read_all", "events/s", value, ceiling))
+    Ok((median(values), median(ceilings)))
 }

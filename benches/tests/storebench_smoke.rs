@@ -39,7 +39,13 @@ fn storebench_prints_one_json_figure_per_line_with_a_positive_ratio() {
     }
     assert_eq!(
         names,
-        ["append_durable_c1", "append_durable_c256", "read_all"]
+        [
+            "append_durable_c1",
+            "append_durable_c256",
+            "append_durable_c256_command_ids",
+            "raw_sled_store_layout_c256",
+            "read_all"
+        ]
     );
 }
 

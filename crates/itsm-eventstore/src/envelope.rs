@@ -311,7 +311,15 @@ pub(crate) struct StoredEnvelope {
 }
 
 /// Encode an envelope for storage.
+#[cfg(test)]
 pub(crate) fn encode_stored(e: &Envelope) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    encode_stored_into(e, &mut out)?;
+    Ok(out)
+}
+
+/// Append the storage encoding of an envelope to `out`.
+pub(crate) fn encode_stored_into(e: &Envelope, out: &mut Vec<u8>) -> Result<(), StoreError> {
     let m = &e.metadata;
     let stored = StoredEnvelopeRef {
         position: e.position,
@@ -329,7 +337,7 @@ pub(crate) fn encode_stored(e: &Envelope) -> Result<Vec<u8>, StoreError> {
         prev_hash: e.prev_hash.0,
         hash: e.hash.0,
     };
-    Ok(codec::encode(&stored)?)
+    Ok(codec::encode_into(&stored, out)?)
 }
 
 /// Decode a stored envelope. `key_position` is only used to label the error.

@@ -40,6 +40,15 @@ pub(crate) fn stream_prefix(stream: &StreamId) -> Vec<u8> {
     key
 }
 
+/// Write the index key of (stream, version) into `out`, replacing its contents.
+pub(crate) fn stream_into(stream: &StreamId, version: u64, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(STREAM_PREFIX);
+    out.extend_from_slice(stream.as_str().as_bytes());
+    out.push(0);
+    out.extend_from_slice(&version.to_be_bytes());
+}
+
 pub(crate) fn stream(stream: &StreamId, version: u64) -> Vec<u8> {
     let mut key = stream_prefix(stream);
     key.extend_from_slice(&version.to_be_bytes());

@@ -122,11 +122,22 @@ pub(crate) fn decide(
         });
     }
     let first_position = tip.position + 1;
-    let mut envelopes = Vec::with_capacity(events.len());
+    let command_id = metadata.command_id;
+    let count = events.len();
+    let mut envelopes = Vec::with_capacity(count);
     let mut version = current;
-    for event in events {
+    let mut metadata = Some(metadata);
+    for (i, event) in events.into_iter().enumerate() {
         version += 1;
         let position = tip.position + 1;
+        // `validate` guarantees at least one event; the last one takes the metadata by move.
+        let Some(meta) = (if i + 1 == count {
+            metadata.take()
+        } else {
+            metadata.clone()
+        }) else {
+            break;
+        };
         let hash = compute_hash(&HashInput {
             prev_hash: &tip.hash,
             position,
@@ -135,7 +146,7 @@ pub(crate) fn decide(
             event_type: &event.event_type,
             schema_version: event.schema_version,
             payload: &event.payload,
-            metadata: &metadata,
+            metadata: &meta,
         });
         envelopes.push(Envelope {
             position,
@@ -144,7 +155,7 @@ pub(crate) fn decide(
             event_type: event.event_type,
             schema_version: event.schema_version,
             payload: event.payload,
-            metadata: metadata.clone(),
+            metadata: meta,
             prev_hash: tip.hash,
             hash,
         });
@@ -156,10 +167,10 @@ pub(crate) fn decide(
         last_position: tip.position,
         version,
     };
-    index.record(&appended, metadata.command_id);
+    index.record(&appended, command_id);
     Ok(Outcome::Written {
         appended,
         envelopes,
-        command_id: metadata.command_id,
+        command_id,
     })
 }

@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::append::{Appended, ExpectedVersion, NewEvent};
 use crate::codec;
-use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_stored, encode_stored};
+use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_stored, encode_stored_into};
 use crate::error::StoreError;
 use crate::keys;
 use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
@@ -152,6 +152,7 @@ impl SledStore {
             committed: Arc::clone(&committed),
             live: live.clone(),
             max_batch: config.max_batch.max(1),
+            scratch: Scratch::default(),
         };
         let writer = std::thread::Builder::new()
             .name("ledgerdesk-writer".to_owned())
@@ -416,6 +417,7 @@ struct Writer {
     committed: Arc<AtomicU64>,
     live: broadcast::Sender<Published>,
     max_batch: usize,
+    scratch: Scratch,
 }
 
 struct WriterIndex<'a> {
@@ -517,7 +519,13 @@ impl Writer {
                     envelopes,
                     command_id,
                 }) => {
-                    if let Err(e) = stage(&mut batch, &envelopes, &appended, command_id) {
+                    if let Err(e) = stage(
+                        &mut batch,
+                        &mut self.scratch,
+                        &envelopes,
+                        &appended,
+                        command_id,
+                    ) {
                         failure.get_or_insert(e);
                     }
                     published.extend(envelopes);
@@ -546,7 +554,10 @@ impl Writer {
         if !published.is_empty() {
             // Readable from here on; then broadcast (subscriptions rely on this order).
             self.committed.store(self.tip.position, Ordering::Release);
-            let _no_subscribers_is_fine = self.live.send(Published::from(published));
+            // Without subscribers, skip building the shared slice (a cheaper acknowledgement).
+            if self.live.receiver_count() > 0 {
+                let _raced_away_is_fine = self.live.send(Published::from(published));
+            }
         }
         for (reply, answer) in answers {
             let _caller_gone = reply.send(answer);
@@ -568,22 +579,32 @@ impl Writer {
     }
 }
 
+/// Reusable buffers for building batch entries without a fresh allocation per key.
+#[derive(Default)]
+struct Scratch {
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
 /// Put one append's keys into the batch.
 fn stage(
     batch: &mut sled::Batch,
+    scratch: &mut Scratch,
     envelopes: &[Envelope],
     appended: &Appended,
     command_id: Option<CommandId>,
 ) -> Result<(), StoreError> {
     for env in envelopes {
-        batch.insert(&keys::event(env.position), encode_stored(env)?);
-        batch.insert(
-            keys::stream(&env.stream_id, env.version),
-            &env.position.to_be_bytes(),
-        );
+        scratch.value.clear();
+        encode_stored_into(env, &mut scratch.value)?;
+        batch.insert(&keys::event(env.position), scratch.value.as_slice());
+        keys::stream_into(&env.stream_id, env.version, &mut scratch.key);
+        batch.insert(scratch.key.as_slice(), &env.position.to_be_bytes());
     }
     if let Some(id) = command_id {
-        batch.insert(&keys::command(id), codec::encode(appended)?);
+        scratch.value.clear();
+        codec::encode_into(appended, &mut scratch.value)?;
+        batch.insert(&keys::command(id), scratch.value.as_slice());
     }
     Ok(())
 }
