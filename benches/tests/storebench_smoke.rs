@@ -41,6 +41,7 @@ fn storebench_prints_one_json_figure_per_line_with_a_positive_ratio() {
         names,
         [
             "append_durable_c1",
+            "raw_sled_store_layout_c1",
             "append_durable_c256",
             "append_durable_c256_command_ids",
             "raw_sled_store_layout_c256",
