@@ -4,13 +4,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use itsm_eventstore::{
-    Appended, CodecError, CommandId, CorrelationId, Envelope, EventStore, ExpectedVersion,
-    Metadata, NewEvent, StoreError, StreamId, codec,
+    Appended, CausationId, CodecError, CommandId, CorrelationId, Envelope, EventStore,
+    ExpectedVersion, Metadata, NewEvent, StoreError, StreamId, codec,
 };
 use itsm_kernel::{Actor, Context, Decider, PersistedEvent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cache::{DEFAULT_CACHE_CAPACITY, StateCache};
 use crate::port::{Clock, IdSource};
 
 /// How many times a command is decided again after losing a race for its stream.
@@ -122,13 +123,27 @@ impl StreamLocks {
 /// the decider's name. Filled on first use by probing the ledger.
 type NextNumbers = tokio::sync::Mutex<HashMap<&'static str, u64>>;
 
-/// Executes commands against an [`EventStore`]. Cheap to clone.
+/// Ids a caller may fix for one command; what is left `None` is made by the bus.
+///
+/// A given `command_id` is used as-is: the store answers a repeated command id with the first
+/// result and writes nothing, so a retried request or a process manager re-sending after a
+/// restart never duplicates events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommandOptions {
+    pub command_id: Option<CommandId>,
+    pub correlation_id: Option<CorrelationId>,
+    pub causation_id: Option<CausationId>,
+}
+
+/// Executes commands against an [`EventStore`]. Cheap to clone (clones share the stream locks,
+/// the ticket numbers and the state cache).
 pub struct CommandBus<S> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     locks: Arc<StreamLocks>,
     next_numbers: Arc<NextNumbers>,
+    cache: Arc<StateCache>,
 }
 
 impl<S> Clone for CommandBus<S> {
@@ -139,17 +154,21 @@ impl<S> Clone for CommandBus<S> {
             ids: Arc::clone(&self.ids),
             locks: Arc::clone(&self.locks),
             next_numbers: Arc::clone(&self.next_numbers),
+            cache: Arc::clone(&self.cache),
         }
     }
 }
 
 impl<S> std::fmt::Debug for CommandBus<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CommandBus").finish_non_exhaustive()
+        f.debug_struct("CommandBus")
+            .field("cached_streams", &self.cache.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: EventStore> CommandBus<S> {
+    /// A bus with a state cache of [`DEFAULT_CACHE_CAPACITY`] streams.
     pub fn new(store: Arc<S>, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> Self {
         Self {
             store,
@@ -157,7 +176,15 @@ impl<S: EventStore> CommandBus<S> {
             ids,
             locks: Arc::default(),
             next_numbers: Arc::default(),
+            cache: Arc::new(StateCache::new(DEFAULT_CACHE_CAPACITY)),
         }
+    }
+
+    /// The same bus with a fresh state cache of `capacity` streams (0 turns caching off).
+    #[must_use]
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = Arc::new(StateCache::new(capacity));
+        self
     }
 
     pub fn store(&self) -> &Arc<S> {
@@ -168,25 +195,57 @@ impl<S: EventStore> CommandBus<S> {
         &self.clock
     }
 
-    /// Folds `stream` into `D`'s state.
+    pub fn ids(&self) -> &Arc<dyn IdSource> {
+        &self.ids
+    }
+
+    /// Number of streams whose state is cached now.
+    pub fn cached_streams(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Folds `stream` into `D`'s state: the cached state (if any) plus the stream's tail.
     pub async fn load<D>(&self, stream: &StreamId) -> Result<Loaded<D::State>, AppError<D::Error>>
+    where
+        D: Decider,
+        D::State: Clone + Send + Sync + 'static,
+        D::Event: DeserializeOwned,
+        D::Error: std::error::Error + 'static,
+    {
+        let cached = self.cache.get::<D::State>(D::NAME, stream);
+        let cached_version = cached.as_ref().map(|(version, _)| *version);
+        let loaded = self.fold_tail::<D>(stream, cached).await?;
+        if cached_version != Some(loaded.version) {
+            self.cache
+                .put(D::NAME, stream, loaded.version, loaded.state.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// `base` (a fold up to its version) plus the events after it.
+    async fn fold_tail<D>(
+        &self,
+        stream: &StreamId,
+        base: Option<(u64, D::State)>,
+    ) -> Result<Loaded<D::State>, AppError<D::Error>>
     where
         D: Decider,
         D::Event: DeserializeOwned,
         D::Error: std::error::Error + 'static,
     {
-        let envelopes = self.store.read_stream(stream, 1).await?;
-        let version = envelopes.last().map_or(0, |e| e.version);
+        let (version, state) = base.unwrap_or_else(|| (0, D::State::default()));
+        let envelopes = self.store.read_stream(stream, version + 1).await?;
         let events = decode_events::<D, D::Error>(&envelopes)?;
         Ok(Loaded {
-            state: events.iter().fold(D::State::default(), D::evolve),
-            version,
+            state: events.iter().fold(state, D::evolve),
+            version: envelopes.last().map_or(version, |e| e.version),
         })
     }
 
     /// Runs `command` as `actor` against `stream`: load, decide, append with the version read,
     /// and on a version conflict decide again on the fresh state (at most [`MAX_ATTEMPTS`]).
-    /// Commands on the same stream run one at a time in this process.
+    /// Commands on the same stream run one at a time in this process. Fresh command and
+    /// correlation ids; see [`CommandBus::execute_with`] to give them.
     pub async fn execute<D>(
         &self,
         stream: &StreamId,
@@ -195,13 +254,34 @@ impl<S: EventStore> CommandBus<S> {
     ) -> Result<CommandResult, AppError<D::Error>>
     where
         D: Decider,
+        D::State: Clone + Send + Sync + 'static,
+        D::Event: Serialize + DeserializeOwned + PersistedEvent,
+        D::Error: std::error::Error + 'static,
+    {
+        self.execute_with::<D>(stream, command, actor, CommandOptions::default())
+            .await
+    }
+
+    /// [`CommandBus::execute`] with the given ids. A repeated `command_id` gets the first
+    /// result back and writes nothing.
+    pub async fn execute_with<D>(
+        &self,
+        stream: &StreamId,
+        command: &D::Command,
+        actor: &Actor,
+        options: CommandOptions,
+    ) -> Result<CommandResult, AppError<D::Error>>
+    where
+        D: Decider,
+        D::State: Clone + Send + Sync + 'static,
         D::Event: Serialize + DeserializeOwned + PersistedEvent,
         D::Error: std::error::Error + 'static,
     {
         let lock = self.locks.lock_for(stream);
         let result = {
             let _turn = lock.lock().await;
-            self.execute_locked::<D>(stream, command, actor).await
+            self.execute_locked::<D>(stream, command, actor, options)
+                .await
         };
         self.locks.release(stream, &lock);
         result
@@ -222,6 +302,27 @@ impl<S: EventStore> CommandBus<S> {
     ) -> Result<(u64, CommandResult), AppError<D::Error>>
     where
         D: Decider,
+        D::State: Clone + Send + Sync + 'static,
+        D::Event: Serialize + DeserializeOwned + PersistedEvent,
+        D::Error: std::error::Error + 'static,
+    {
+        self.create_with::<D>(stream_of, command_of, actor, CommandOptions::default())
+            .await
+    }
+
+    /// [`CommandBus::create`] with the given ids. Repeating a creation with the same command id
+    /// returns the number and result of the first one (the number reserved meanwhile is given
+    /// back).
+    pub async fn create_with<D>(
+        &self,
+        stream_of: fn(u64) -> StreamId,
+        command_of: impl Fn(u64) -> D::Command,
+        actor: &Actor,
+        options: CommandOptions,
+    ) -> Result<(u64, CommandResult), AppError<D::Error>>
+    where
+        D: Decider,
+        D::State: Clone + Send + Sync + 'static,
         D::Event: Serialize + DeserializeOwned + PersistedEvent,
         D::Error: std::error::Error + 'static,
     {
@@ -233,7 +334,7 @@ impl<S: EventStore> CommandBus<S> {
                 let _turn = lock.lock().await;
                 if self.store.read_stream(&stream, 1).await?.is_empty() {
                     Some(
-                        self.execute_locked::<D>(&stream, &command_of(number), actor)
+                        self.execute_locked::<D>(&stream, &command_of(number), actor, options)
                             .await,
                     )
                 } else {
@@ -244,6 +345,12 @@ impl<S: EventStore> CommandBus<S> {
             match outcome {
                 // Taken by a writer this process did not know of: try the next number.
                 None => {}
+                Some(Ok(result)) if result.stream != stream => {
+                    // A repeated command id: the store answered with the first creation.
+                    self.give_back_number(D::NAME, number).await;
+                    let first = number_of(&result.stream).unwrap_or(number);
+                    return Ok((first, result));
+                }
                 Some(Ok(result)) => return Ok((number, result)),
                 Some(Err(error)) => {
                     self.give_back_number(D::NAME, number).await;
@@ -299,47 +406,74 @@ impl<S: EventStore> CommandBus<S> {
         Ok(low)
     }
 
+    /// Runs one command; the caller holds the stream's lock, so the cached state taken here
+    /// cannot be advanced by this bus meanwhile.
     async fn execute_locked<D>(
         &self,
         stream: &StreamId,
         command: &D::Command,
         actor: &Actor,
+        options: CommandOptions,
     ) -> Result<CommandResult, AppError<D::Error>>
     where
         D: Decider,
+        D::State: Clone + Send + Sync + 'static,
         D::Event: Serialize + DeserializeOwned + PersistedEvent,
         D::Error: std::error::Error + 'static,
     {
-        let command_id = CommandId::from_uuid(self.ids.new_id());
-        let correlation_id = CorrelationId::from_uuid(self.ids.new_id());
+        let command_id = options
+            .command_id
+            .unwrap_or_else(|| CommandId::from_uuid(self.ids.new_id()));
+        let correlation_id = options
+            .correlation_id
+            .unwrap_or_else(|| CorrelationId::from_uuid(self.ids.new_id()));
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let loaded = self.load::<D>(stream).await?;
+            // After a conflict the cached state is dropped and the stream read whole.
+            let cached = if attempts == 1 {
+                self.cache.take::<D::State>(D::NAME, stream)
+            } else {
+                self.cache.remove(stream);
+                None
+            };
+            let loaded = self.fold_tail::<D>(stream, cached).await?;
+            let keep = |loaded: Loaded<D::State>| {
+                self.cache
+                    .put(D::NAME, stream, loaded.version, loaded.state);
+            };
             let now = self.clock.now();
             let context = Context::new(actor.clone(), now);
-            let events = D::decide(&loaded.state, command, &context).map_err(AppError::Domain)?;
+            let events = match D::decide(&loaded.state, command, &context) {
+                Ok(events) => events,
+                Err(error) => {
+                    keep(loaded);
+                    return Err(AppError::Domain(error));
+                }
+            };
             if events.is_empty() {
+                let version = loaded.version;
+                keep(loaded);
                 return Ok(CommandResult {
                     stream: stream.clone(),
-                    version: loaded.version,
+                    version,
                     position: self.store.head(),
                     events: 0,
                 });
             }
-            let new_events = events
-                .iter()
-                .map(|event| {
-                    codec::encode(event)
-                        .map(|payload| {
-                            NewEvent::new(event.event_type(), event.schema_version(), payload)
-                        })
-                        .map_err(AppError::Encode)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let metadata = Metadata::new(actor_label(actor), now)
+            let new_events = match encode_events(&events) {
+                Ok(new_events) => new_events,
+                Err(error) => {
+                    keep(loaded);
+                    return Err(error);
+                }
+            };
+            let mut metadata = Metadata::new(actor_label(actor), now)
                 .with_command_id(command_id)
                 .with_correlation_id(correlation_id);
+            if let Some(causation_id) = options.causation_id {
+                metadata = metadata.with_causation_id(causation_id);
+            }
             let expected = if loaded.version == 0 {
                 ExpectedVersion::NoStream
             } else {
@@ -350,7 +484,19 @@ impl<S: EventStore> CommandBus<S> {
                 .append(stream.clone(), expected, new_events, metadata)
                 .await
             {
-                Ok(appended) => return Ok(result_of(&appended)),
+                Ok(appended) => {
+                    let written = u64::try_from(events.len()).unwrap_or(u64::MAX);
+                    if appended.stream == *stream
+                        && appended.version == loaded.version.saturating_add(written)
+                    {
+                        let state = events.iter().fold(loaded.state, D::evolve);
+                        self.cache.put(D::NAME, stream, appended.version, state);
+                    } else {
+                        // A repeated command id: nothing new was written.
+                        keep(loaded);
+                    }
+                    return Ok(result_of(&appended));
+                }
                 Err(StoreError::Conflict { .. }) if attempts < MAX_ATTEMPTS => {}
                 Err(StoreError::Conflict { .. }) => {
                     return Err(AppError::TooMuchContention {
@@ -358,10 +504,33 @@ impl<S: EventStore> CommandBus<S> {
                         attempts,
                     });
                 }
-                Err(other) => return Err(other.into()),
+                Err(other) => {
+                    keep(loaded);
+                    return Err(other.into());
+                }
             }
         }
     }
+}
+
+fn encode_events<E, Err>(events: &[E]) -> Result<Vec<NewEvent>, AppError<Err>>
+where
+    E: Serialize + PersistedEvent,
+    Err: std::error::Error + 'static,
+{
+    events
+        .iter()
+        .map(|event| {
+            codec::encode(event)
+                .map(|payload| NewEvent::new(event.event_type(), event.schema_version(), payload))
+                .map_err(AppError::Encode)
+        })
+        .collect()
+}
+
+/// The number at the end of a numbered stream's name (`incident-42` -> 42).
+fn number_of(stream: &StreamId) -> Option<u64> {
+    stream.as_str().rsplit_once('-')?.1.parse().ok()
 }
 
 fn result_of(appended: &Appended) -> CommandResult {

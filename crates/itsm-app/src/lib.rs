@@ -20,9 +20,14 @@
 //! result back from the store instead of a second copy of the events.
 
 mod bus;
+mod cache;
 mod port;
 pub mod stream;
 
-pub use bus::{AppError, CommandBus, CommandResult, Loaded, actor_label, decode_events};
-pub use port::{Clock, IdSource, ManualClock, SystemClock, UuidV7Ids};
+pub use bus::{
+    AppError, CommandBus, CommandOptions, CommandResult, Loaded, MAX_ATTEMPTS, actor_label,
+    decode_events,
+};
+pub use cache::DEFAULT_CACHE_CAPACITY;
+pub use port::{Clock, IdSource, ManualClock, PortFuture, SystemClock, UuidV7Ids, derived_id};
 pub use stream::StreamKind;

@@ -351,3 +351,187 @@ mod numbering {
         assert_eq!(numbers, (1..=20).collect::<Vec<_>>());
     }
 }
+
+mod options {
+    use itsm_app::CommandOptions;
+    use itsm_eventstore::{CausationId, CommandId, CorrelationId};
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_repeated_command_id_returns_the_first_result_and_writes_nothing() {
+        let bus = bus(MemoryStore::new());
+        let options = CommandOptions {
+            command_id: Some(CommandId::from_uuid(Uuid::from_u128(7))),
+            correlation_id: Some(CorrelationId::from_uuid(Uuid::from_u128(8))),
+            causation_id: Some(CausationId::from_uuid(Uuid::from_u128(9))),
+        };
+        let first = bus
+            .execute_with::<Tally>(&stream(), &TallyCommand::Add, &agent(), options)
+            .await
+            .expect("accepted");
+        let again = bus
+            .execute_with::<Tally>(&stream(), &TallyCommand::Add, &agent(), options)
+            .await
+            .expect("answered from the store");
+        assert_eq!(first, again);
+        assert_eq!(bus.store().head(), 1);
+        let stored = bus.store().read_all(1, 10).await.expect("readable");
+        assert_eq!(stored[0].metadata.command_id, options.command_id);
+        assert_eq!(stored[0].metadata.correlation_id, options.correlation_id);
+        assert_eq!(stored[0].metadata.causation_id, options.causation_id);
+        // The cache was not advanced by the answered repeat.
+        let loaded = bus.load::<Tally>(&stream()).await.expect("loads");
+        assert_eq!((loaded.version, loaded.state.count), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_repeated_creation_returns_the_first_number() {
+        let bus = bus(MemoryStore::new());
+        let options = CommandOptions {
+            command_id: Some(CommandId::from_uuid(Uuid::from_u128(11))),
+            ..CommandOptions::default()
+        };
+        let tally_stream = |n: u64| StreamId::new(format!("tally-{n}")).expect("valid");
+        let (first, _) = bus
+            .create_with::<Tally>(tally_stream, |_| TallyCommand::Add, &agent(), options)
+            .await
+            .expect("created");
+        let (again, result) = bus
+            .create_with::<Tally>(tally_stream, |_| TallyCommand::Add, &agent(), options)
+            .await
+            .expect("answered");
+        assert_eq!((first, again), (1, 1));
+        assert_eq!(result.stream, tally_stream(1));
+        assert_eq!(bus.store().head(), 1);
+        let (next, _) = bus
+            .create::<Tally>(tally_stream, |_| TallyCommand::Add, &agent())
+            .await
+            .expect("created");
+        assert_eq!(next, 2, "the number reserved by the repeat was given back");
+    }
+}
+
+mod cache {
+    use super::*;
+
+    /// The same script of commands on a cached and an uncached bus gives the same results,
+    /// errors and stored events.
+    #[tokio::test]
+    async fn the_cache_never_changes_a_decision() {
+        let cached = bus(MemoryStore::new());
+        let uncached = bus(MemoryStore::new()).with_cache_capacity(0);
+        let streams: Vec<StreamId> = (1..=3)
+            .map(|n| StreamId::new(format!("tally-{n}")).expect("valid"))
+            .collect();
+        let script = [
+            TallyCommand::Add,
+            TallyCommand::Touch,
+            TallyCommand::Add,
+            TallyCommand::Refuse,
+            TallyCommand::Add,
+            TallyCommand::Close,
+            TallyCommand::Add,
+        ];
+        for (i, command) in script.iter().cycle().take(40).enumerate() {
+            let stream = &streams[(i * 7) % streams.len()];
+            let a = cached.execute::<Tally>(stream, command, &agent()).await;
+            let b = uncached.execute::<Tally>(stream, command, &agent()).await;
+            match (a, b) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(AppError::Domain(a)), Err(AppError::Domain(b))) => assert_eq!(a, b),
+                (a, b) => panic!("cached {a:?} vs uncached {b:?}"),
+            }
+        }
+        assert!(cached.cached_streams() > 0);
+        assert_eq!(uncached.cached_streams(), 0);
+        for stream in &streams {
+            let a = cached.load::<Tally>(stream).await.expect("loads");
+            let b = uncached.load::<Tally>(stream).await.expect("loads");
+            assert_eq!((a.version, a.state), (b.version, b.state));
+        }
+        let a = cached.store().read_all(1, 100).await.expect("readable");
+        let b = uncached.store().read_all(1, 100).await.expect("readable");
+        let payloads = |envelopes: &[itsm_eventstore::Envelope]| {
+            envelopes
+                .iter()
+                .map(|e| (e.stream_id.clone(), e.version, e.payload.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(payloads(&a), payloads(&b));
+    }
+
+    /// Two buses (two processes, say) on one store: each one's cache is behind after the
+    /// other wrote, and the tail read (or the conflict retry) brings it up to date.
+    #[tokio::test]
+    async fn a_write_by_another_bus_is_seen() {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let one = CommandBus::new(Arc::clone(&store), clock.clone(), Arc::new(UuidV7Ids));
+        let two = CommandBus::new(Arc::clone(&store), clock, Arc::new(UuidV7Ids));
+        one.execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+            .await
+            .expect("accepted");
+        assert_eq!(one.cached_streams(), 1);
+        two.execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+            .await
+            .expect("accepted");
+        // `one` has version 1 cached; the stream is at 2.
+        let loaded = one.load::<Tally>(&stream()).await.expect("loads");
+        assert_eq!((loaded.version, loaded.state.count), (2, 2));
+        two.execute::<Tally>(&stream(), &TallyCommand::Close, &agent())
+            .await
+            .expect("accepted");
+        let error = one
+            .execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+            .await
+            .expect_err("the other bus closed it");
+        assert!(
+            matches!(error, AppError::Domain(TallyError::Closed)),
+            "{error:?}"
+        );
+        assert_eq!(store.head(), 3);
+    }
+
+    /// A write sneaking in between the (cached) read and the append is a conflict; the bus
+    /// drops the cached state, re-reads and decides again.
+    #[tokio::test]
+    async fn a_conflict_reloads_and_decides_again() {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let one = CommandBus::new(Arc::clone(&store), clock, Arc::new(UuidV7Ids));
+        for _ in 0..3 {
+            one.execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+                .await
+                .expect("accepted");
+        }
+        // Concurrent writers through separate buses race with conflicts.
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let bus = CommandBus::new(
+                Arc::clone(&store),
+                Arc::new(ManualClock::new(Utc::now())),
+                Arc::new(UuidV7Ids),
+            );
+            tasks.push(tokio::spawn(async move {
+                bus.execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+                    .await
+            }));
+        }
+        let mut landed = 0;
+        for task in tasks {
+            match task.await.expect("task ran") {
+                Ok(_) => landed += 1,
+                Err(AppError::TooMuchContention { .. }) => {}
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        one.execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+            .await
+            .expect("accepted after reloading");
+        let loaded = one.load::<Tally>(&stream()).await.expect("loads");
+        assert_eq!(loaded.state.count, 3 + landed + 1);
+        assert_eq!(loaded.version, u64::from(3 + landed + 1));
+    }
+}
