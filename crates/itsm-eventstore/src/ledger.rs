@@ -105,9 +105,13 @@ pub(crate) fn decide(
     let AppendRequest {
         stream,
         expected,
-        events,
+        mut events,
         metadata,
     } = req;
+    // `validate` already refused this; checked again so no caller can record an empty append.
+    let Some(last) = events.pop() else {
+        return Err(StoreError::NoEvents { stream });
+    };
     if let Some(id) = metadata.command_id
         && let Some(first) = index.command(id)?
     {
@@ -123,21 +127,11 @@ pub(crate) fn decide(
     }
     let first_position = tip.position + 1;
     let command_id = metadata.command_id;
-    let count = events.len();
-    let mut envelopes = Vec::with_capacity(count);
+    let mut envelopes = Vec::with_capacity(events.len() + 1);
     let mut version = current;
-    let mut metadata = Some(metadata);
-    for (i, event) in events.into_iter().enumerate() {
+    let mut push = |event: NewEvent, metadata: Metadata| {
         version += 1;
         let position = tip.position + 1;
-        // `validate` guarantees at least one event; the last one takes the metadata by move.
-        let Some(meta) = (if i + 1 == count {
-            metadata.take()
-        } else {
-            metadata.clone()
-        }) else {
-            break;
-        };
         let hash = compute_hash(&HashInput {
             prev_hash: &tip.hash,
             position,
@@ -146,7 +140,7 @@ pub(crate) fn decide(
             event_type: &event.event_type,
             schema_version: event.schema_version,
             payload: &event.payload,
-            metadata: &meta,
+            metadata: &metadata,
         });
         envelopes.push(Envelope {
             position,
@@ -155,12 +149,17 @@ pub(crate) fn decide(
             event_type: event.event_type,
             schema_version: event.schema_version,
             payload: event.payload,
-            metadata: meta,
+            metadata,
             prev_hash: tip.hash,
             hash,
         });
         *tip = Tip { position, hash };
+    };
+    for event in events {
+        push(event, metadata.clone());
     }
+    // The last event takes the metadata by move: one allocation less per append.
+    push(last, metadata);
     let appended = Appended {
         stream,
         first_position,
