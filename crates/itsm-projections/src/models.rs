@@ -3,12 +3,26 @@
 use itsm_eventstore::Envelope;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditIndex;
+use crate::change_calendar::ChangeCalendar;
+use crate::dashboard::SlaDashboard;
+use crate::known_errors::KnownErrors;
+use crate::queues::Queues;
 use crate::{LedgerEvent, Projection, ProjectionError, decode};
 
 /// All read models kept in memory, at one ledger position.
+///
+/// The runner holds one behind a lock and feeds it every envelope in position order with
+/// [`apply_envelope`](Self::apply_envelope); envelopes at or below [`position`](Self::position)
+/// are ignored, so replaying from an older checkpoint is harmless.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReadModels {
     position: u64,
+    pub queues: Queues,
+    pub dashboard: SlaDashboard,
+    pub changes: ChangeCalendar,
+    pub known_errors: KnownErrors,
+    pub audit: AuditIndex,
 }
 
 impl ReadModels {
@@ -22,9 +36,10 @@ impl ReadModels {
     }
 
     /// Decodes and applies one envelope. Envelopes at or below [`position`](Self::position)
-    /// are ignored, so replays are idempotent. Envelopes of streams no aggregate owns only
-    /// advance the position. A payload that does not decode still advances the position (so
-    /// one bad event cannot stop the desk) and is returned as an error for the runner to log.
+    /// are ignored, so replays are idempotent. Envelopes of streams no aggregate owns are only
+    /// indexed for the audit. A payload that does not decode is indexed for the audit and
+    /// advances the position (one bad event must not stop the desk), and is returned as an
+    /// error for the runner to log.
     pub fn apply_envelope(&mut self, envelope: &Envelope) -> Result<(), ProjectionError> {
         if envelope.position <= self.position {
             return Ok(());
@@ -35,24 +50,39 @@ impl ReadModels {
                 Ok(())
             }
             Ok(None) => {
+                self.audit.record(envelope);
                 self.position = envelope.position;
                 Ok(())
             }
             Err(error) => {
+                self.audit.record(envelope);
                 self.position = envelope.position;
                 Err(error)
             }
         }
+    }
+
+    /// Heap bytes of all models, estimated from sizes and capacities (deterministic; not the
+    /// allocator's figure). For benches and capacity planning.
+    pub fn approximate_heap_bytes(&self) -> usize {
+        self.queues.approximate_heap_bytes()
+            + self.dashboard.approximate_heap_bytes()
+            + self.audit.approximate_heap_bytes()
     }
 }
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read-models";
 
-    fn apply(&mut self, envelope: &Envelope, _event: &LedgerEvent) {
+    fn apply(&mut self, envelope: &Envelope, event: &LedgerEvent) {
         if envelope.position <= self.position {
             return;
         }
         self.position = envelope.position;
+        self.audit.record(envelope);
+        self.queues.apply(envelope, event);
+        self.dashboard.apply(envelope, event);
+        self.changes.apply(envelope, event);
+        self.known_errors.apply(envelope, event);
     }
 }

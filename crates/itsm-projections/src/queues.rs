@@ -1,0 +1,658 @@
+//! Work queues: the open incidents of each assignment group, of each agent, and the unassigned
+//! ones, ordered by a combined urgency score.
+//!
+//! # The score
+//!
+//! Lower is more urgent; it is a number of seconds, roughly "how long until this ticket needs
+//! someone", computed at query time from `now`:
+//!
+//! ```text
+//! due     = earliest due time of the RUNNING first-response and resolution clocks,
+//!           or logged_at + FALLBACK[priority] when no such clock runs (paused, none)
+//! score   = (due - now)                           slack; negative once overdue
+//!         + PRIORITY_OFFSET[priority]             P1 0, P2 1h, P3 2h, P4 4h, P5 8h
+//!         - 2 * min(now - waiting_since, 5 days)  customer's unanswered public reply
+//!         + 30 days   if on hold and the customer has not replied since
+//! ```
+//!
+//! So the SLA deadline dominates (a P3 due in 15 minutes, 900 + 7 200, beats a fresh P2 due in
+//! 8 hours, 28 800 + 3 600), priority breaks near-ties by up to 8 hours, every second a
+//! customer's public comment stays unanswered counts double (two days of waiting outweigh a
+//! fresh P2), and tickets on hold sink below all actionable work until the customer replies.
+//! `waiting_since` is the time of the requester's oldest public comment not yet followed by a
+//! public comment, an acknowledgement or a resolution from the desk. Ties break by key.
+//!
+//! A ticket is *breached* when one of those clocks recorded a breach or a running one is past
+//! due at `now`; *at risk* when not breached and a running clock had its warning raised or is
+//! due within [`AT_RISK_WINDOW_SECS`].
+//!
+//! # Memory
+//!
+//! One [`Ticket`] per incident (open, resolved or closed: a reopen must find its title, group
+//! and requester again; cancelled ones are dropped, nothing follows a cancel): about 100 bytes
+//! plus the title, ids interned as `u32`, times as `i64` seconds, no description or comments.
+//! Each open ticket is also in one or two `BTreeSet<u64>` queue indexes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use itsm_eventstore::Envelope;
+use itsm_incident::{IncidentEvent, Status, Visibility};
+use itsm_kernel::{GroupId, IncidentKey, Priority, ServiceId, UserId};
+use itsm_sla::ClockKind;
+use serde::{Deserialize, Serialize};
+
+use crate::intern::Interner;
+use crate::{LedgerEvent, Projection};
+
+/// A running clock due within this many seconds counts as at risk.
+pub const AT_RISK_WINDOW_SECS: i64 = 3_600;
+/// Added to the slack per priority level, P1..P5.
+pub const PRIORITY_OFFSET_SECS: [i64; 5] = [0, 3_600, 7_200, 14_400, 28_800];
+/// Assumed deadline after logging when no first-response or resolution clock runs, P1..P5.
+pub const FALLBACK_DUE_SECS: [i64; 5] = [14_400, 28_800, 86_400, 259_200, 604_800];
+/// Customer waiting time counts at most this long (then doubled).
+pub const CUSTOMER_WAIT_CAP_SECS: i64 = 5 * 86_400;
+/// Weight of each second a customer's reply stays unanswered.
+pub const CUSTOMER_WAIT_WEIGHT: i64 = 2;
+/// Added while on hold without a customer reply since.
+pub const HOLD_PENALTY_SECS: i64 = 30 * 86_400;
+
+/// One SLA clock as the queue needs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockMark {
+    /// Due time in seconds while the clock runs; `None` while paused, stopped or not started.
+    pub due: Option<i64>,
+    pub warned: bool,
+    pub breached: bool,
+}
+
+/// What the queues remember of one incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub title: Box<str>,
+    pub logged_at: i64,
+    pub requester: u32,
+    pub service: u32,
+    pub group: Option<u32>,
+    pub agent: Option<u32>,
+    pub priority: Priority,
+    pub status: Status,
+    pub first_response: ClockMark,
+    pub resolution: ClockMark,
+    pub waiting_since: Option<i64>,
+}
+
+impl Ticket {
+    fn running_due(&self) -> Option<i64> {
+        match (self.first_response.due, self.resolution.due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The documented score at `now` (seconds; lower is more urgent).
+    pub fn score(&self, now: i64) -> i64 {
+        let level = usize::from(self.priority.level().saturating_sub(1)).min(4);
+        let due = self
+            .running_due()
+            .unwrap_or_else(|| self.logged_at.saturating_add(FALLBACK_DUE_SECS[level]));
+        let mut score = due
+            .saturating_sub(now)
+            .saturating_add(PRIORITY_OFFSET_SECS[level]);
+        if let Some(since) = self.waiting_since {
+            let waited = now.saturating_sub(since).clamp(0, CUSTOMER_WAIT_CAP_SECS);
+            score = score.saturating_sub(CUSTOMER_WAIT_WEIGHT * waited);
+        }
+        if matches!(self.status, Status::OnHold(_)) && self.waiting_since.is_none() {
+            score = score.saturating_add(HOLD_PENALTY_SECS);
+        }
+        score
+    }
+
+    pub fn is_breached(&self, now: i64) -> bool {
+        [self.first_response, self.resolution]
+            .iter()
+            .any(|clock| clock.breached || clock.due.is_some_and(|due| due < now))
+    }
+
+    pub fn is_at_risk(&self, now: i64) -> bool {
+        !self.is_breached(now)
+            && [self.first_response, self.resolution].iter().any(|clock| {
+                clock.due.is_some_and(|due| {
+                    clock.warned || due.saturating_sub(now) <= AT_RISK_WINDOW_SECS
+                })
+            })
+    }
+
+    fn clock_mut(&mut self, kind: &ClockKind) -> Option<&mut ClockMark> {
+        match kind {
+            ClockKind::FirstResponse => Some(&mut self.first_response),
+            ClockKind::Resolution => Some(&mut self.resolution),
+            ClockKind::Ola { .. } => None,
+        }
+    }
+}
+
+/// Which queue.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum QueueSelector {
+    /// Every open incident of the group, with or without an agent.
+    Group(GroupId),
+    /// Every open incident assigned to the agent.
+    Agent(UserId),
+    /// Open incidents with no group yet (waiting for dispatch).
+    Unassigned,
+}
+
+/// Status as the queue filters it (every hold reason is `OnHold`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QueueStatus {
+    New,
+    Assigned,
+    InProgress,
+    OnHold,
+}
+
+impl QueueStatus {
+    fn of(status: Status) -> Option<QueueStatus> {
+        match status {
+            Status::New => Some(QueueStatus::New),
+            Status::Assigned => Some(QueueStatus::Assigned),
+            Status::InProgress => Some(QueueStatus::InProgress),
+            Status::OnHold(_) => Some(QueueStatus::OnHold),
+            Status::Resolved | Status::Closed | Status::Cancelled => None,
+        }
+    }
+}
+
+/// Conditions every returned item meets; `None`/`false` means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    pub status: Option<QueueStatus>,
+    pub priority: Option<Priority>,
+    pub service: Option<ServiceId>,
+    /// Only tickets at risk (see the module doc).
+    pub at_risk: bool,
+    /// Only breached tickets.
+    pub breached: bool,
+}
+
+/// Position in a queue listing: the last item's score and key. Opaque text form `score:key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QueueCursor {
+    pub score: i64,
+    pub key: u64,
+}
+
+impl fmt::Display for QueueCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.score, self.key)
+    }
+}
+
+/// A cursor text that is not `score:key`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a queue cursor")]
+pub struct CursorError(pub String);
+
+impl FromStr for QueueCursor {
+    type Err = CursorError;
+    fn from_str(text: &str) -> Result<Self, CursorError> {
+        let bad = || CursorError(text.to_owned());
+        let (score, key) = text.split_once(':').ok_or_else(bad)?;
+        Ok(QueueCursor {
+            score: score.parse().map_err(|_| bad())?,
+            key: key.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// One row of a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueItem {
+    pub key: IncidentKey,
+    pub title: String,
+    pub priority: Priority,
+    pub status: Status,
+    pub service: ServiceId,
+    pub group: Option<GroupId>,
+    pub agent: Option<UserId>,
+    /// Earliest due time of the running first-response and resolution clocks.
+    pub due: Option<DateTime<Utc>>,
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub at_risk: bool,
+    pub breached: bool,
+    pub score: i64,
+    pub cursor: QueueCursor,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Items matching the filter in the whole queue (all pages).
+    pub total: usize,
+    pub has_next: bool,
+    /// Cursor of the last item, to pass as `after` for the next page.
+    pub end_cursor: Option<QueueCursor>,
+}
+
+/// Counts of one queue at `now`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCount {
+    pub selector: QueueSelector,
+    pub open: usize,
+    pub at_risk: usize,
+    pub breached: usize,
+}
+
+/// The queues read model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queues {
+    names: Interner,
+    tickets: BTreeMap<u64, Ticket>,
+    by_group: BTreeMap<u32, BTreeSet<u64>>,
+    by_agent: BTreeMap<u32, BTreeSet<u64>>,
+    unassigned: BTreeSet<u64>,
+}
+
+fn secs(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
+
+fn time(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+impl Queues {
+    /// The ticket record of an incident (open, resolved or closed).
+    pub fn ticket(&self, key: IncidentKey) -> Option<&Ticket> {
+        self.tickets.get(&key.number())
+    }
+
+    /// Number of open incidents in all queues.
+    pub fn open_count(&self) -> usize {
+        self.tickets
+            .values()
+            .filter(|ticket| ticket.status.is_open())
+            .count()
+    }
+
+    /// Interned id text (group, agent, service, requester).
+    pub fn name(&self, id: u32) -> &str {
+        self.names.name(id)
+    }
+
+    fn unindex(&mut self, key: u64) {
+        let Some(ticket) = self.tickets.get(&key) else {
+            return;
+        };
+        if let Some(group) = ticket.group
+            && let Some(set) = self.by_group.get_mut(&group)
+        {
+            set.remove(&key);
+            if set.is_empty() {
+                self.by_group.remove(&group);
+            }
+        }
+        if let Some(agent) = ticket.agent
+            && let Some(set) = self.by_agent.get_mut(&agent)
+        {
+            set.remove(&key);
+            if set.is_empty() {
+                self.by_agent.remove(&agent);
+            }
+        }
+        self.unassigned.remove(&key);
+    }
+
+    fn index(&mut self, key: u64) {
+        let Some(ticket) = self.tickets.get(&key) else {
+            return;
+        };
+        if !ticket.status.is_open() {
+            return;
+        }
+        match ticket.group {
+            Some(group) => {
+                self.by_group.entry(group).or_default().insert(key);
+            }
+            None => {
+                self.unassigned.insert(key);
+            }
+        }
+        if let Some(agent) = ticket.agent {
+            self.by_agent.entry(agent).or_default().insert(key);
+        }
+    }
+
+    fn members(&self, selector: &QueueSelector) -> Option<&BTreeSet<u64>> {
+        match selector {
+            QueueSelector::Group(group) => self
+                .names
+                .get(group.as_str())
+                .and_then(|id| self.by_group.get(&id)),
+            QueueSelector::Agent(agent) => self
+                .names
+                .get(agent.as_str())
+                .and_then(|id| self.by_agent.get(&id)),
+            QueueSelector::Unassigned => Some(&self.unassigned),
+        }
+    }
+
+    fn matches(&self, ticket: &Ticket, filter: &QueueFilter, now: i64) -> bool {
+        if filter
+            .status
+            .is_some_and(|status| QueueStatus::of(ticket.status) != Some(status))
+        {
+            return false;
+        }
+        if filter
+            .priority
+            .is_some_and(|priority| priority != ticket.priority)
+        {
+            return false;
+        }
+        if let Some(service) = &filter.service
+            && self.names.get(service.as_str()) != Some(ticket.service)
+        {
+            return false;
+        }
+        if filter.at_risk && !ticket.is_at_risk(now) {
+            return false;
+        }
+        if filter.breached && !ticket.is_breached(now) {
+            return false;
+        }
+        true
+    }
+
+    /// One page of a queue, most urgent first, starting after `after`.
+    pub fn queue(
+        &self,
+        selector: &QueueSelector,
+        filter: &QueueFilter,
+        now: DateTime<Utc>,
+        after: Option<QueueCursor>,
+        first: usize,
+    ) -> Page<QueueItem> {
+        let now = secs(now);
+        let mut ranked: Vec<(QueueCursor, &Ticket)> = self
+            .members(selector)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| Some((*key, self.tickets.get(key)?)))
+            .filter(|(_, ticket)| self.matches(ticket, filter, now))
+            .map(|(key, ticket)| {
+                (
+                    QueueCursor {
+                        score: ticket.score(now),
+                        key,
+                    },
+                    ticket,
+                )
+            })
+            .collect();
+        let total = ranked.len();
+        ranked.retain(|(cursor, _)| after.is_none_or(|after| *cursor > after));
+        ranked.sort_unstable_by_key(|(cursor, _)| *cursor);
+        let has_next = ranked.len() > first;
+        ranked.truncate(first);
+        let items: Vec<QueueItem> = ranked
+            .into_iter()
+            .map(|(cursor, ticket)| self.item(cursor, ticket, now))
+            .collect();
+        Page {
+            end_cursor: items.last().map(|item| item.cursor),
+            items,
+            total,
+            has_next,
+        }
+    }
+
+    fn item(&self, cursor: QueueCursor, ticket: &Ticket, now: i64) -> QueueItem {
+        let id = |id: u32| self.names.name(id);
+        QueueItem {
+            key: IncidentKey::new(cursor.key),
+            title: ticket.title.to_string(),
+            priority: ticket.priority,
+            status: ticket.status,
+            // Interned from valid ids, so these parse back; fall back to none defensively.
+            service: ServiceId::new(id(ticket.service)).unwrap_or_else(|_| unknown_service()),
+            group: ticket.group.and_then(|g| GroupId::new(id(g)).ok()),
+            agent: ticket.agent.and_then(|a| UserId::new(id(a)).ok()),
+            due: ticket.running_due().and_then(time),
+            waiting_since: ticket.waiting_since.and_then(time),
+            at_risk: ticket.is_at_risk(now),
+            breached: ticket.is_breached(now),
+            score: cursor.score,
+            cursor,
+        }
+    }
+
+    /// How many open tickets a queue holds (no filter).
+    pub fn count(&self, selector: &QueueSelector) -> usize {
+        self.members(selector).map_or(0, BTreeSet::len)
+    }
+
+    /// Open, at-risk and breached counts of every non-empty queue: groups, agents, unassigned.
+    pub fn counts(&self, now: DateTime<Utc>) -> Vec<QueueCount> {
+        let now = secs(now);
+        let count = |selector: QueueSelector, keys: &BTreeSet<u64>| {
+            let tickets = keys.iter().filter_map(|key| self.tickets.get(key));
+            let (mut at_risk, mut breached) = (0, 0);
+            for ticket in tickets {
+                at_risk += usize::from(ticket.is_at_risk(now));
+                breached += usize::from(ticket.is_breached(now));
+            }
+            QueueCount {
+                selector,
+                open: keys.len(),
+                at_risk,
+                breached,
+            }
+        };
+        let mut out = Vec::new();
+        for (group, keys) in &self.by_group {
+            if let Ok(group) = GroupId::new(self.names.name(*group)) {
+                out.push(count(QueueSelector::Group(group), keys));
+            }
+        }
+        for (agent, keys) in &self.by_agent {
+            if let Ok(agent) = UserId::new(self.names.name(*agent)) {
+                out.push(count(QueueSelector::Agent(agent), keys));
+            }
+        }
+        out.push(count(QueueSelector::Unassigned, &self.unassigned));
+        out
+    }
+
+    /// Heap bytes held (see the module doc): an estimate from sizes and capacities, not from
+    /// the allocator.
+    pub fn approximate_heap_bytes(&self) -> usize {
+        // A BTreeMap/BTreeSet node holds up to 11 entries; count nodes as 2/3 full plus
+        // two words of node header per entry-share.
+        let entry = std::mem::size_of::<u64>() + std::mem::size_of::<Ticket>();
+        let tickets: usize = self
+            .tickets
+            .values()
+            .map(|ticket| entry * 3 / 2 + 16 + ticket.title.len())
+            .sum();
+        let index_entries: usize = self.by_group.values().map(BTreeSet::len).sum::<usize>()
+            + self.by_agent.values().map(BTreeSet::len).sum::<usize>()
+            + self.unassigned.len();
+        tickets + index_entries * (8 * 3 / 2 + 16) + self.names.approximate_heap_bytes()
+    }
+
+    fn apply_incident(&mut self, key: IncidentKey, event: &IncidentEvent) {
+        use IncidentEvent as E;
+        let key = key.number();
+        if let E::Logged {
+            title,
+            requester,
+            service,
+            priority,
+            at,
+            ..
+        } = event
+        {
+            self.unindex(key);
+            let ticket = Ticket {
+                title: title.as_str().into(),
+                logged_at: secs(*at),
+                requester: self.names.intern(requester.as_str()),
+                service: self.names.intern(service.as_str()),
+                group: None,
+                agent: None,
+                priority: *priority,
+                status: Status::New,
+                first_response: ClockMark::default(),
+                resolution: ClockMark::default(),
+                waiting_since: None,
+            };
+            self.tickets.insert(key, ticket);
+            self.index(key);
+            return;
+        }
+        if !self.tickets.contains_key(&key) {
+            return;
+        }
+        // Events that move the ticket between queues: unindex, change, index again.
+        self.unindex(key);
+        let group_of = |names: &mut Interner, group: &Option<GroupId>| {
+            group.as_ref().map(|g| names.intern(g.as_str()))
+        };
+        let mut drop_ticket = false;
+        match event {
+            E::Logged { .. }
+            | E::EscalatedHierarchically { .. }
+            | E::FileAttached { .. }
+            | E::Linked { .. }
+            | E::DeclaredMajor { .. }
+            | E::LinkedToMajor { .. }
+            | E::Rated { .. }
+            | E::ProblemUpdateNoted { .. }
+            | E::SlaChanged { .. } => {}
+            E::Assigned { group, agent, .. } => {
+                let group = group_of(&mut self.names, group);
+                let agent = agent.as_ref().map(|a| self.names.intern(a.as_str()));
+                if let Some(ticket) = self.tickets.get_mut(&key) {
+                    ticket.group = group;
+                    ticket.agent = agent;
+                    if ticket.status == Status::New {
+                        ticket.status = Status::Assigned;
+                    }
+                }
+            }
+            E::EscalatedFunctionally { to_group, .. } => {
+                let group = self.names.intern(to_group.as_str());
+                if let Some(ticket) = self.tickets.get_mut(&key) {
+                    ticket.group = Some(group);
+                    ticket.agent = None;
+                    ticket.status = Status::Assigned;
+                }
+            }
+            E::Acknowledged { .. } | E::Resolved { .. } => {
+                if let Some(ticket) = self.tickets.get_mut(&key) {
+                    ticket.waiting_since = None;
+                    if matches!(event, E::Resolved { .. }) {
+                        ticket.status = Status::Resolved;
+                    }
+                }
+            }
+            E::WorkStarted { .. } | E::Resumed { .. } => self.set_status(key, Status::InProgress),
+            E::PutOnHold { reason, .. } => self.set_status(key, Status::OnHold(*reason)),
+            E::Reprioritized { priority, .. } => {
+                if let Some(ticket) = self.tickets.get_mut(&key) {
+                    ticket.priority = *priority;
+                }
+            }
+            E::Closed { .. } => self.set_status(key, Status::Closed),
+            E::Reopened { .. } => {
+                if let Some(ticket) = self.tickets.get_mut(&key) {
+                    ticket.status = if ticket.group.is_some() {
+                        Status::Assigned
+                    } else {
+                        Status::New
+                    };
+                }
+            }
+            E::Cancelled { .. } => drop_ticket = true,
+            E::Commented { visibility, by, .. } => {
+                if *visibility == Visibility::Public {
+                    let author = by.user_id().and_then(|u| self.names.get(u.as_str()));
+                    if let Some(ticket) = self.tickets.get_mut(&key) {
+                        if author == Some(ticket.requester) {
+                            ticket.waiting_since.get_or_insert(secs(event.at()));
+                        } else {
+                            ticket.waiting_since = None;
+                        }
+                    }
+                }
+            }
+            E::SlaClockStarted { clock, due, .. } => self.with_clock(key, clock, |mark| {
+                *mark = ClockMark {
+                    due: Some(secs(*due)),
+                    warned: false,
+                    breached: false,
+                };
+            }),
+            E::SlaClockPaused { clock, .. }
+            | E::SlaMet { clock, .. }
+            | E::SlaClockStopped { clock, .. } => {
+                self.with_clock(key, clock, |mark| mark.due = None);
+            }
+            E::SlaClockResumed { clock, due, .. } => {
+                self.with_clock(key, clock, |mark| mark.due = Some(secs(*due)));
+            }
+            E::SlaClockRetargeted { clock, due, .. } => {
+                self.with_clock(key, clock, |mark| mark.due = due.map(secs));
+            }
+            E::SlaWarningRaised { clock, .. } => {
+                self.with_clock(key, clock, |mark| mark.warned = true);
+            }
+            E::SlaBreached { clock, .. } => {
+                self.with_clock(key, clock, |mark| mark.breached = true);
+            }
+        }
+        if drop_ticket {
+            self.tickets.remove(&key);
+        } else {
+            self.index(key);
+        }
+    }
+
+    fn set_status(&mut self, key: u64, status: Status) {
+        if let Some(ticket) = self.tickets.get_mut(&key) {
+            ticket.status = status;
+        }
+    }
+
+    fn with_clock(&mut self, key: u64, kind: &ClockKind, change: impl FnOnce(&mut ClockMark)) {
+        if let Some(mark) = self
+            .tickets
+            .get_mut(&key)
+            .and_then(|ticket| ticket.clock_mut(kind))
+        {
+            change(mark);
+        }
+    }
+}
+
+fn unknown_service() -> ServiceId {
+    // Proven infallible: a constant valid id.
+    ServiceId::new("unknown").expect("constant id is valid")
+}
+
+impl Projection for Queues {
+    const NAME: &'static str = "queues";
+
+    fn apply(&mut self, _envelope: &Envelope, event: &LedgerEvent) {
+        if let LedgerEvent::Incident(key, event) = event {
+            self.apply_incident(*key, event);
+        }
+    }
+}
