@@ -71,6 +71,8 @@ struct Inner {
     live: broadcast::Sender<Published>,
     path: PathBuf,
     _lock: File,
+    #[cfg(test)]
+    faults: tests::Faults,
 }
 
 impl std::fmt::Debug for Inner {
@@ -144,6 +146,8 @@ impl SledStore {
         let committed = Arc::new(AtomicU64::new(head));
         let (live, _) = broadcast::channel(config.broadcast_capacity.max(1));
         let (requests, receiver) = mpsc::channel();
+        #[cfg(test)]
+        let faults = tests::Faults::default();
         let writer = Writer {
             db: db.clone(),
             tip,
@@ -153,6 +157,8 @@ impl SledStore {
             live: live.clone(),
             max_batch: config.max_batch.max(1),
             scratch: Scratch::default(),
+            #[cfg(test)]
+            faults: faults.clone(),
         };
         let writer = std::thread::Builder::new()
             .name("ledgerdesk-writer".to_owned())
@@ -167,6 +173,8 @@ impl SledStore {
                 live,
                 path: dir.to_path_buf(),
                 _lock: lock,
+                #[cfg(test)]
+                faults,
             }),
         })
     }
@@ -418,6 +426,9 @@ struct Writer {
     live: broadcast::Sender<Published>,
     max_batch: usize,
     scratch: Scratch,
+    /// Test-only fault injection for the next `persist`.
+    #[cfg(test)]
+    faults: tests::Faults,
 }
 
 struct WriterIndex<'a> {
@@ -535,14 +546,11 @@ impl Writer {
             };
             answers.push((reply, answer));
         }
-        if failure.is_none() && !published.is_empty() {
-            let durable = self
-                .db
-                .apply_batch(batch)
-                .and_then(|()| self.db.flush().map(drop));
-            if let Err(e) = durable {
-                failure = Some(StoreError::storage(&e));
-            }
+        if failure.is_none()
+            && !published.is_empty()
+            && let Err(e) = self.persist(batch)
+        {
+            failure = Some(e);
         }
         if let Some(err) = failure {
             self.reload();
@@ -562,6 +570,25 @@ impl Writer {
         for (reply, answer) in answers {
             let _caller_gone = reply.send(answer);
         }
+    }
+
+    /// Apply the batch atomically, then the blocking flush: durable when this returns `Ok`.
+    fn persist(&mut self, batch: sled::Batch) -> Result<(), StoreError> {
+        #[cfg(test)]
+        let fault = self.faults.take();
+        #[cfg(test)]
+        if fault == Some(tests::Fault::BeforeApply) {
+            return Err(StoreError::storage(&"injected failure before apply"));
+        }
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| StoreError::storage(&e))?;
+        #[cfg(test)]
+        if fault == Some(tests::Fault::AfterApply) {
+            return Err(StoreError::storage(&"injected failure after apply"));
+        }
+        self.db.flush().map_err(|e| StoreError::storage(&e))?;
+        Ok(())
     }
 
     /// After a failed batch: forget everything decided in memory and read the state back.
@@ -607,4 +634,97 @@ fn stage(
         batch.insert(&keys::command(id), scratch.value.as_slice());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::DateTime;
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Fault {
+        BeforeApply,
+        AfterApply,
+    }
+
+    /// The next batch's `persist` fails at the given point.
+    #[derive(Debug, Clone, Default)]
+    pub(super) struct Faults(Arc<Mutex<Option<Fault>>>);
+
+    impl Faults {
+        pub(super) fn take(&self) -> Option<Fault> {
+            self.0.lock().unwrap().take()
+        }
+
+        fn set(&self, fault: Fault) {
+            *self.0.lock().unwrap() = Some(fault);
+        }
+    }
+
+    fn open(dir: &tempfile::TempDir) -> SledStore {
+        let config = SledConfig {
+            cache_capacity: 8 * 1024 * 1024,
+            ..SledConfig::default()
+        };
+        SledStore::open(dir.path(), &config).unwrap()
+    }
+
+    fn append(
+        store: &SledStore,
+        command: u128,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send {
+        let metadata = Metadata::new("t", DateTime::from_timestamp(0, 0).unwrap())
+            .with_command_id(CommandId::from_uuid(Uuid::from_u128(command)));
+        store.append(
+            StreamId::new("s").unwrap(),
+            ExpectedVersion::Any,
+            vec![NewEvent::new("E", 1, vec![1])],
+            metadata,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_fails_before_apply_answers_an_error_and_leaves_no_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        store.inner.faults.set(Fault::BeforeApply);
+        assert!(matches!(
+            append(&store, 1).await,
+            Err(StoreError::Storage { .. })
+        ));
+        assert_eq!(store.head(), 0);
+        // The writer's memory was not advanced: the next append takes position 1, version 1.
+        let next = append(&store, 2).await.unwrap();
+        assert_eq!((next.first_position, next.version), (1, 1));
+        // And the failed command id was not recorded.
+        let retried = append(&store, 1).await.unwrap();
+        assert_eq!((retried.first_position, retried.version), (2, 2));
+        assert!(store.verify().await.unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_fails_after_apply_is_reloaded_and_a_retry_finds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let mut sub = store.subscribe_all(1);
+        store.inner.faults.set(Fault::AfterApply);
+        assert!(matches!(
+            append(&store, 1).await,
+            Err(StoreError::Storage { .. })
+        ));
+        // The applied batch is what the writer reloaded; retrying the command finds it.
+        assert_eq!(store.head(), 1);
+        let retried = append(&store, 1).await.unwrap();
+        assert_eq!((retried.first_position, retried.version), (1, 1));
+        let next = append(&store, 2).await.unwrap();
+        assert_eq!((next.first_position, next.version), (2, 2));
+        // The subscriber never saw a broadcast for position 1 and reads it from the log.
+        assert_eq!(sub.next().await.unwrap().position, 1);
+        assert_eq!(sub.next().await.unwrap().position, 2);
+        assert!(store.verify().await.unwrap().is_ok());
+    }
 }
