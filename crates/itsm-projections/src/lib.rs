@@ -12,6 +12,8 @@ pub mod known_errors;
 pub mod models;
 pub mod projection;
 pub mod queues;
+pub mod views;
+pub mod what_if;
 
 pub use audit::{AuditFilter, AuditIndex};
 pub use change_calendar::{
