@@ -21,7 +21,9 @@
 
 mod bus;
 mod cache;
+pub mod desk;
 mod port;
+pub mod process;
 pub mod stream;
 
 pub use bus::{
@@ -29,5 +31,7 @@ pub use bus::{
     decode_events,
 };
 pub use cache::DEFAULT_CACHE_CAPACITY;
+pub use desk::{Desk, DeskError};
 pub use port::{Clock, IdSource, ManualClock, PortFuture, SystemClock, UuidV7Ids, derived_id};
+pub use process::{ProcessConfig, ProcessHandle, ProcessManagers, ProcessStatus};
 pub use stream::StreamKind;

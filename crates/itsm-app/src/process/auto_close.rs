@@ -1,0 +1,130 @@
+//! Auto-close: a resolved incident is closed after a quiet period without a reopen.
+//!
+//! Pure core: the resolution instant of every resolved incident, in a deadline heap. Only the
+//! envelope's stream, event type and `recorded_at` are read (the decider's `now` is the
+//! metadata's `recorded_at`), so nothing is decoded.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use itsm_eventstore::Envelope;
+use itsm_kernel::IncidentKey;
+
+use crate::CommandOptions;
+use crate::process::cause::{Cause, instant};
+use crate::stream::StreamKind;
+
+/// The automation name on every command auto-close sends.
+pub const AUTO_CLOSE: &str = "auto-close";
+
+/// An incident to close now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseAction {
+    pub incident: IncidentKey,
+    /// When the resolution being closed was recorded.
+    pub resolved_at: DateTime<Utc>,
+    pub cause: Cause,
+}
+
+impl CloseAction {
+    pub fn options(&self) -> CommandOptions {
+        self.cause.options(&format!(
+            "auto-close|incident-{}|{}",
+            self.incident.number(),
+            instant(self.resolved_at)
+        ))
+    }
+}
+
+/// (close at, incident, resolved at), earliest first.
+type Entry = Reverse<(DateTime<Utc>, IncidentKey, DateTime<Utc>)>;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct AutoClose {
+    quiet: TimeDelta,
+    resolved: HashMap<IncidentKey, (DateTime<Utc>, Cause)>,
+    heap: BinaryHeap<Entry>,
+}
+
+impl AutoClose {
+    pub fn new(quiet: TimeDelta) -> Self {
+        Self {
+            quiet,
+            resolved: HashMap::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    pub fn apply(&mut self, envelope: &Envelope) {
+        let Some(StreamKind::Incident(key)) = StreamKind::of(&envelope.stream_id) else {
+            return;
+        };
+        match envelope.event_type.as_str() {
+            "IncidentResolved" => {
+                let at = envelope.metadata.recorded_at;
+                self.resolved.insert(key, (at, Cause::of(envelope)));
+                self.heap.push(Reverse((
+                    at.checked_add_signed(self.quiet).unwrap_or(at),
+                    key,
+                    at,
+                )));
+            }
+            "IncidentReopened" | "IncidentClosed" | "IncidentCancelled" => {
+                self.resolved.remove(&key);
+            }
+            _ => {}
+        }
+        self.prune();
+    }
+
+    fn is_live(&self, key: IncidentKey, resolved_at: DateTime<Utc>) -> bool {
+        self.resolved.get(&key).map(|(at, _)| *at) == Some(resolved_at)
+    }
+
+    fn prune(&mut self) {
+        while let Some(Reverse((_, key, resolved_at))) = self.heap.peek() {
+            if self.is_live(*key, *resolved_at) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// Every incident whose quiet period ended at or before `now`, each once.
+    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<CloseAction> {
+        let mut actions = Vec::new();
+        while let Some(Reverse((at, ..))) = self.heap.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, incident, resolved_at))) = self.heap.pop() else {
+                break;
+            };
+            if let Some((at, cause)) = self.resolved.get(&incident)
+                && *at == resolved_at
+            {
+                actions.push(CloseAction {
+                    incident,
+                    resolved_at,
+                    cause: *cause,
+                });
+            }
+        }
+        self.prune();
+        actions
+    }
+
+    /// Tries `action` again at `at` (after a failure that may be transient).
+    pub fn retry(&mut self, action: &CloseAction, at: DateTime<Utc>) {
+        if self.is_live(action.incident, action.resolved_at) {
+            self.heap
+                .push(Reverse((at, action.incident, action.resolved_at)));
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        self.heap.peek().map(|Reverse((at, ..))| *at)
+    }
+}

@@ -1,0 +1,311 @@
+//! SLA timers: a deadline heap of every running clock's warning and due instants, fed by the
+//! incident events of the ledger.
+//!
+//! The core ([`SlaTimers`]) is pure: feed it envelopes, ask what is due at an instant. It mirrors
+//! the incident aggregate's clocks with the same `itsm_sla::Clock` math, so the instants it
+//! computes are the ones the decider checks. Heap entries are never removed when a clock
+//! changes; an entry is checked against the clock when it comes due and dropped if stale.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use chrono::{DateTime, Utc};
+use itsm_eventstore::{CodecError, Envelope, codec};
+use itsm_incident::{IncidentCommand, IncidentEvent};
+use itsm_kernel::IncidentKey;
+use itsm_sla::{Clock, ClockKind};
+
+use crate::CommandOptions;
+use crate::process::cause::{Cause, clock_name, instant};
+use crate::stream::StreamKind;
+
+/// The automation name on every command the SLA timer sends.
+pub const SLA_TIMER: &str = "sla-timer";
+
+/// Which point of a clock was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimerKind {
+    Warning,
+    Breach,
+}
+
+/// A command the timer must send now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerAction {
+    pub incident: IncidentKey,
+    pub clock: ClockKind,
+    pub kind: TimerKind,
+    /// The clock's deadline the warning or breach is about.
+    pub due: DateTime<Utc>,
+    /// The envelope that last set this clock's deadline.
+    pub cause: Cause,
+}
+
+impl TimerAction {
+    pub fn command(&self) -> IncidentCommand {
+        match self.kind {
+            TimerKind::Warning => IncidentCommand::RecordSlaWarning {
+                clock: self.clock.clone(),
+                due: self.due,
+            },
+            TimerKind::Breach => IncidentCommand::RecordSlaBreach {
+                clock: self.clock.clone(),
+                due: self.due,
+            },
+        }
+    }
+
+    /// The facts the command id is derived from: the same warning or breach always gets the
+    /// same id, so a re-send after a restart writes nothing.
+    pub fn facts(&self) -> String {
+        let kind = match self.kind {
+            TimerKind::Warning => "sla-warning",
+            TimerKind::Breach => "sla-breach",
+        };
+        format!(
+            "{kind}|incident-{}|{}|{}",
+            self.incident.number(),
+            clock_name(&self.clock),
+            instant(self.due)
+        )
+    }
+
+    pub fn options(&self) -> CommandOptions {
+        self.cause.options(&self.facts())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Timer {
+    clock: Clock,
+    warned_for: Option<DateTime<Utc>>,
+    breached: bool,
+    cause: Cause,
+}
+
+impl Timer {
+    fn running(&self) -> bool {
+        !self.clock.is_stopped() && !self.clock.is_paused()
+    }
+
+    /// The instant `kind` comes due, if it is still to be sent.
+    fn pending(&self, kind: TimerKind) -> Option<DateTime<Utc>> {
+        if !self.running() || self.breached {
+            return None;
+        }
+        let due = self.clock.due()?;
+        match kind {
+            TimerKind::Breach => Some(due),
+            TimerKind::Warning if self.warned_for == Some(due) => None,
+            TimerKind::Warning => self.clock.warning_at(),
+        }
+    }
+}
+
+type Entry = Reverse<(
+    DateTime<Utc>,
+    IncidentKey,
+    ClockKind,
+    TimerKind,
+    DateTime<Utc>,
+)>;
+
+/// The deadline heap. See the module documentation.
+#[derive(Debug, Default)]
+pub struct SlaTimers {
+    timers: HashMap<(IncidentKey, ClockKind), Timer>,
+    /// (fire at, incident, clock, kind, the instant it was armed for).
+    heap: BinaryHeap<Entry>,
+}
+
+impl SlaTimers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds one ledger envelope; envelopes of other streams and other event types are skipped
+    /// without decoding.
+    pub fn apply(&mut self, envelope: &Envelope) -> Result<(), CodecError> {
+        let Some(StreamKind::Incident(key)) = StreamKind::of(&envelope.stream_id) else {
+            return Ok(());
+        };
+        if !envelope.event_type.starts_with("IncidentSla") {
+            return Ok(());
+        }
+        let event: IncidentEvent = codec::decode(&envelope.payload)?;
+        self.apply_event(key, &event, Cause::of(envelope));
+        Ok(())
+    }
+
+    /// Feeds one incident event.
+    pub fn apply_event(&mut self, key: IncidentKey, event: &IncidentEvent, cause: Cause) {
+        use IncidentEvent as E;
+        match event {
+            E::SlaClockStarted {
+                clock, terms, at, ..
+            } => {
+                let timer = Timer {
+                    clock: Clock::start(
+                        clock.clone(),
+                        *at,
+                        terms.target,
+                        terms.warning_percent,
+                        terms.calendar.clone(),
+                    ),
+                    warned_for: None,
+                    breached: false,
+                    cause,
+                };
+                self.timers.insert((key, clock.clone()), timer);
+                self.arm(key, clock);
+            }
+            E::SlaClockPaused { clock, at, .. } => {
+                if let Some(timer) = self.timers.get_mut(&(key, clock.clone())) {
+                    timer.clock.pause(*at);
+                }
+            }
+            E::SlaClockResumed { clock, at, .. } => {
+                if let Some(timer) = self.timers.get_mut(&(key, clock.clone())) {
+                    timer.clock.resume(*at);
+                    timer.cause = cause;
+                }
+                self.arm(key, clock);
+            }
+            E::SlaClockRetargeted { clock, terms, .. } => {
+                if let Some(timer) = self.timers.get_mut(&(key, clock.clone())) {
+                    timer
+                        .clock
+                        .retarget(terms.target, Some(terms.calendar.clone()));
+                    timer.clock.warning_percent = terms.warning_percent;
+                    timer.cause = cause;
+                }
+                self.arm(key, clock);
+            }
+            E::SlaWarningRaised { clock, due, .. } => {
+                if let Some(timer) = self.timers.get_mut(&(key, clock.clone())) {
+                    timer.warned_for = Some(*due);
+                }
+            }
+            E::SlaBreached { clock, .. } => {
+                if let Some(timer) = self.timers.get_mut(&(key, clock.clone())) {
+                    timer.breached = true;
+                }
+            }
+            E::SlaMet { clock, .. } | E::SlaClockStopped { clock, .. } => {
+                self.timers.remove(&(key, clock.clone()));
+            }
+            E::Logged { .. }
+            | E::Acknowledged { .. }
+            | E::Assigned { .. }
+            | E::WorkStarted { .. }
+            | E::PutOnHold { .. }
+            | E::Resumed { .. }
+            | E::EscalatedFunctionally { .. }
+            | E::EscalatedHierarchically { .. }
+            | E::Reprioritized { .. }
+            | E::SlaChanged { .. }
+            | E::Resolved { .. }
+            | E::Closed { .. }
+            | E::Reopened { .. }
+            | E::Cancelled { .. }
+            | E::Commented { .. }
+            | E::FileAttached { .. }
+            | E::Linked { .. }
+            | E::DeclaredMajor { .. }
+            | E::LinkedToMajor { .. }
+            | E::Rated { .. }
+            | E::ProblemUpdateNoted { .. } => {}
+        }
+        self.prune();
+    }
+
+    fn arm(&mut self, key: IncidentKey, clock: &ClockKind) {
+        let Some(timer) = self.timers.get(&(key, clock.clone())) else {
+            return;
+        };
+        for kind in [TimerKind::Warning, TimerKind::Breach] {
+            if let Some(at) = timer.pending(kind) {
+                self.heap.push(Reverse((at, key, clock.clone(), kind, at)));
+            }
+        }
+    }
+
+    /// Sends `action` again at `at` (after a failure that may be transient).
+    pub fn retry(&mut self, action: &TimerAction, at: DateTime<Utc>) {
+        let Some(timer) = self.timers.get(&(action.incident, action.clock.clone())) else {
+            return;
+        };
+        if let Some(armed) = timer.pending(action.kind) {
+            self.heap.push(Reverse((
+                at,
+                action.incident,
+                action.clock.clone(),
+                action.kind,
+                armed,
+            )));
+        }
+    }
+
+    fn is_live(&self, entry: &Entry) -> bool {
+        let Reverse((_, key, clock, kind, armed)) = entry;
+        self.timers
+            .get(&(*key, clock.clone()))
+            .and_then(|timer| timer.pending(*kind))
+            == Some(*armed)
+    }
+
+    /// Drops stale entries from the top, so [`SlaTimers::next_deadline`] is exact.
+    fn prune(&mut self) {
+        while let Some(top) = self.heap.peek() {
+            if self.is_live(top) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// Every warning and breach due at `now`, each once.
+    pub fn due(&mut self, now: DateTime<Utc>) -> Vec<TimerAction> {
+        let mut actions: Vec<TimerAction> = Vec::new();
+        while let Some(Reverse((at, ..))) = self.heap.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(entry) = self.heap.pop() else {
+                break;
+            };
+            if !self.is_live(&entry) {
+                continue;
+            }
+            let Reverse((_, incident, clock, kind, _)) = entry;
+            let Some(timer) = self.timers.get(&(incident, clock.clone())) else {
+                continue;
+            };
+            let Some(due) = timer.clock.due() else {
+                continue;
+            };
+            let action = TimerAction {
+                incident,
+                clock,
+                kind,
+                due,
+                cause: timer.cause,
+            };
+            if !actions.contains(&action) {
+                actions.push(action);
+            }
+        }
+        self.prune();
+        actions
+    }
+
+    /// The earliest instant something comes due.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        self.heap.peek().map(|Reverse((at, ..))| *at)
+    }
+
+    /// Clocks being watched (running or paused).
+    pub fn clocks(&self) -> usize {
+        self.timers.len()
+    }
+}
