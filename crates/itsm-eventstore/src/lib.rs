@@ -47,6 +47,7 @@ mod keys;
 mod ledger;
 pub mod memory;
 pub mod sled_store;
+pub mod snapshot;
 pub mod store;
 pub mod subscription;
 pub mod verify;
@@ -57,6 +58,7 @@ pub use envelope::{CausationId, CommandId, CorrelationId, Envelope, Hash, Metada
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use sled_store::{SledConfig, SledStore};
+pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::EventStore;
 pub use subscription::Subscription;
 pub use verify::{Defect, Problem, VerifyReport};

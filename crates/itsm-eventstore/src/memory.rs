@@ -11,6 +11,7 @@ use crate::append::{Appended, ExpectedVersion, NewEvent};
 use crate::envelope::{CommandId, Envelope, Metadata, StreamId};
 use crate::error::StoreError;
 use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
+use crate::snapshot::{self, Snapshot, SnapshotStore};
 use crate::store::EventStore;
 use crate::subscription::{self, LogSource, Published, Subscription};
 use crate::verify::{Verifier, VerifyReport};
@@ -35,6 +36,8 @@ struct State {
     log: Vec<Envelope>,
     tip: Option<Tip>,
     index: MemoryIndex,
+    /// Snapshots by key (see `snapshot::key`).
+    snapshots: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -214,5 +217,46 @@ impl EventStore for MemoryStore {
 
     fn verify(&self) -> impl Future<Output = Result<VerifyReport, StoreError>> + Send {
         ready(Ok(self.verify_now()))
+    }
+}
+
+impl SnapshotStore for MemoryStore {
+    fn save_snapshot(
+        &self,
+        name: &str,
+        position: u64,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let result = snapshot::check_name(name).map(|()| {
+            let mut state = self.inner.lock();
+            state.snapshots.insert(snapshot::key(name, position), bytes);
+            let all = snapshot::key(name, 0)..=snapshot::key(name, u64::MAX);
+            let oldest_first: Vec<Vec<u8>> =
+                state.snapshots.range(all).map(|(k, _)| k.clone()).collect();
+            let excess = oldest_first.len().saturating_sub(snapshot::KEPT_PER_NAME);
+            for key in oldest_first.into_iter().take(excess) {
+                state.snapshots.remove(&key);
+            }
+        });
+        ready(result)
+    }
+
+    fn load_snapshot(
+        &self,
+        name: &str,
+        at_or_below: u64,
+    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send {
+        let result = snapshot::check_name(name).map(|()| {
+            self.inner
+                .lock()
+                .snapshots
+                .range(snapshot::key(name, 0)..=snapshot::key(name, at_or_below))
+                .next_back()
+                .map(|(key, bytes)| Snapshot {
+                    position: snapshot::position_of(key),
+                    bytes: bytes.clone(),
+                })
+        });
+        ready(result)
     }
 }

@@ -25,6 +25,7 @@ use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_stored, en
 use crate::error::StoreError;
 use crate::keys;
 use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
+use crate::snapshot::{self, Snapshot, SnapshotStore};
 use crate::store::EventStore;
 use crate::subscription::{self, LogSource, Published, Subscription};
 use crate::verify::{Verifier, VerifyReport};
@@ -96,6 +97,44 @@ impl Drop for Inner {
 }
 
 const LOCK_FILE: &str = "ledgerdesk.lock";
+
+/// How long `open` waits for sled's own file lock once it holds the directory lock.
+const SLED_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+enum SledOpenError {
+    StillLocked,
+    Other(sled::Error),
+}
+
+/// Opens sled, waiting a bounded time for its file lock.
+///
+/// Holding our directory lock means no other handle or process uses the directory. sled's own
+/// lock can still be held for a moment after the previous handle in this process was dropped:
+/// sled's background threads release their file handles after `Db` is gone. So a sled lock error
+/// here is retried with a short backoff instead of reported as another owner.
+fn open_sled(path: &Path, config: &SledConfig) -> Result<sled::Db, SledOpenError> {
+    let started = std::time::Instant::now();
+    let mut backoff = std::time::Duration::from_millis(5);
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(config.cache_capacity)
+            // No background flusher: only the writer thread flushes.
+            .flush_every_ms(None)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= SLED_LOCK_PATIENCE {
+                    return Err(SledOpenError::StillLocked);
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(std::time::Duration::from_millis(100));
+            }
+            Err(other) => return Err(SledOpenError::Other(other)),
+        }
+    }
+}
 const SLED_DIR: &str = "sled";
 
 impl SledStore {
@@ -119,20 +158,12 @@ impl SledStore {
                 fs::TryLockError::Error(e) => StoreError::storage(&e),
             });
         }
-        let db = sled::Config::new()
-            .path(dir.join(SLED_DIR))
-            .cache_capacity(config.cache_capacity)
-            // No background flusher: only the writer thread flushes.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked {
-                        path: dir.to_path_buf(),
-                    }
-                }
-                other => StoreError::storage(&other),
-            })?;
+        let db = open_sled(&dir.join(SLED_DIR), config).map_err(|e| match e {
+            SledOpenError::StillLocked => StoreError::Locked {
+                path: dir.to_path_buf(),
+            },
+            SledOpenError::Other(other) => StoreError::storage(&other),
+        })?;
         check_format(&db)?;
         let (tip, broken) = match load_tip(&db) {
             Ok(tip) => (tip, None),
@@ -634,6 +665,71 @@ fn stage(
         batch.insert(&keys::command(id), scratch.value.as_slice());
     }
     Ok(())
+}
+
+const SNAPSHOT_TREE: &str = "snapshots";
+
+impl SledStore {
+    fn snapshots(&self) -> Result<sled::Tree, StoreError> {
+        self.inner
+            .db
+            .open_tree(SNAPSHOT_TREE)
+            .map_err(|e| StoreError::storage(&e))
+    }
+
+    fn save_snapshot_now(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        snapshot::check_name(name)?;
+        let tree = self.snapshots()?;
+        tree.insert(snapshot::key(name, position), bytes)
+            .map_err(|e| StoreError::storage(&e))?;
+        let kept: Vec<sled::IVec> = tree
+            .range(snapshot::key(name, 0)..=snapshot::key(name, u64::MAX))
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::storage(&e))?;
+        let excess = kept.len().saturating_sub(snapshot::KEPT_PER_NAME);
+        for key in kept.into_iter().take(excess) {
+            tree.remove(key).map_err(|e| StoreError::storage(&e))?;
+        }
+        Ok(())
+    }
+
+    fn load_snapshot_now(
+        &self,
+        name: &str,
+        at_or_below: u64,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        snapshot::check_name(name)?;
+        let newest = self
+            .snapshots()?
+            .range(snapshot::key(name, 0)..=snapshot::key(name, at_or_below))
+            .next_back()
+            .transpose()
+            .map_err(|e| StoreError::storage(&e))?;
+        Ok(newest.map(|(key, bytes)| Snapshot {
+            position: snapshot::position_of(&key),
+            bytes: bytes.to_vec(),
+        }))
+    }
+}
+
+impl SnapshotStore for SledStore {
+    fn save_snapshot(
+        &self,
+        name: &str,
+        position: u64,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.save_snapshot_now(name, position, &bytes))
+    }
+
+    fn load_snapshot(
+        &self,
+        name: &str,
+        at_or_below: u64,
+    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send {
+        ready(self.load_snapshot_now(name, at_or_below))
+    }
 }
 
 #[cfg(test)]

@@ -24,10 +24,8 @@ fn config() -> SledConfig {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run by acknowledged_appends_survive_kill_9 in a child process"]
-async fn child_appends_until_killed() {
-    let dir = std::env::var(DIR_VAR).unwrap();
+/// The child's part: append from several tasks and print every acknowledgement.
+async fn child_appends_until_killed(dir: String) {
     let store = SledStore::open(&dir, &config()).unwrap();
     let tasks: Vec<_> = (0..APPENDERS)
         .map(|t| {
@@ -54,14 +52,17 @@ async fn child_appends_until_killed() {
     }
 }
 
+/// Runs as the parent; the same test re-runs itself as the child when `DIR_VAR` is set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_appends_survive_kill_9() {
+    if let Ok(dir) = std::env::var(DIR_VAR) {
+        return child_appends_until_killed(dir).await;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_appends_until_killed",
-            "--ignored",
+            "acknowledged_appends_survive_kill_9",
             "--nocapture",
         ])
         .env(DIR_VAR, dir.path())

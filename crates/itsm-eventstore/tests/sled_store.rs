@@ -5,7 +5,7 @@ mod conformance;
 
 use conformance::{cmd, events, meta, one, stream};
 use itsm_eventstore::{
-    Defect, Envelope, EventStore, ExpectedVersion, SledConfig, SledStore, StoreError,
+    Defect, Envelope, EventStore, ExpectedVersion, SledConfig, SledStore, SnapshotStore, StoreError,
 };
 
 /// sled's own directory inside the store directory and the key layout (format 1): tests
@@ -135,22 +135,20 @@ async fn a_second_handle_on_the_same_directory_is_refused() {
 
 const CHILD_DIR_VAR: &str = "ITSM_EVENTSTORE_LOCKED_DIR";
 
-#[test]
-#[ignore = "run by another_process_is_refused_the_directory in a child process"]
-fn child_process_tries_to_open() {
-    let dir = std::env::var(CHILD_DIR_VAR).unwrap();
-    match SledStore::open(&dir, &config()) {
-        Err(StoreError::Locked { .. }) => {}
-        other => panic!("expected Locked, got {other:?}"),
-    }
-}
-
+/// Runs as the parent; the same test re-runs itself as the child when `CHILD_DIR_VAR` is set,
+/// and the child tries to open the directory the parent holds.
 #[test]
 fn another_process_is_refused_the_directory() {
+    if let Ok(dir) = std::env::var(CHILD_DIR_VAR) {
+        match SledStore::open(&dir, &config()) {
+            Err(StoreError::Locked { .. }) => return,
+            other => panic!("expected Locked, got {other:?}"),
+        }
+    }
     let dir = tempfile::tempdir().unwrap();
     let _store = open(&dir);
     let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_tries_to_open", "--ignored"])
+        .args(["--exact", "another_process_is_refused_the_directory"])
         .env(CHILD_DIR_VAR, dir.path())
         .output()
         .unwrap();
@@ -327,4 +325,40 @@ async fn a_directory_with_another_format_is_refused() {
             supported: 1
         }
     );
+}
+
+#[tokio::test]
+async fn snapshots_survive_a_reopen_and_stay_out_of_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(&dir);
+        store
+            .append(stream("a"), ExpectedVersion::NoStream, one(), meta())
+            .await
+            .unwrap();
+        store
+            .save_snapshot("models", 1, b"state".to_vec())
+            .await
+            .unwrap();
+        // The next group commit flushes the snapshot along with the ledger.
+        store
+            .append(stream("a"), ExpectedVersion::Any, one(), meta())
+            .await
+            .unwrap();
+    }
+    let store = open(&dir);
+    let snapshot = store
+        .load_snapshot("models", u64::MAX)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (snapshot.position, snapshot.bytes.as_slice()),
+        (1, &b"state"[..])
+    );
+    // Snapshots live in their own tree: the ledger and its verification do not see them.
+    assert_eq!(store.head(), 2);
+    let report = store.verify().await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.events, 2);
 }

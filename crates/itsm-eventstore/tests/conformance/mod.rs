@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use itsm_eventstore::{
     Appended, CausationId, CommandId, CorrelationId, Envelope, EventStore, ExpectedVersion, Hash,
-    Metadata, NewEvent, StoreError, StreamId,
+    Metadata, NewEvent, SnapshotStore, StoreError, StreamId,
 };
 use uuid::Uuid;
 
@@ -561,6 +561,64 @@ pub async fn verify_accepts_a_healthy_ledger<S: EventStore>(store: S) {
     assert_eq!(report.head_hash, last[0].hash);
 }
 
+pub async fn snapshots_are_found_at_or_below_a_position_and_pruned<
+    S: EventStore + SnapshotStore,
+>(
+    store: S,
+) {
+    assert_eq!(store.load_snapshot("models", u64::MAX).await.unwrap(), None);
+    store
+        .save_snapshot("models", 10, b"ten".to_vec())
+        .await
+        .unwrap();
+    store
+        .save_snapshot("models", 20, b"twenty".to_vec())
+        .await
+        .unwrap();
+    // A name that shares a prefix is a different snapshot.
+    store
+        .save_snapshot("models-2", 15, b"other".to_vec())
+        .await
+        .unwrap();
+    let at = |p| store.load_snapshot("models", p);
+    assert_eq!(at(9).await.unwrap(), None);
+    assert_eq!(at(10).await.unwrap().unwrap().bytes, b"ten");
+    assert_eq!(at(19).await.unwrap().unwrap().position, 10);
+    let newest = at(u64::MAX).await.unwrap().unwrap();
+    assert_eq!(
+        (newest.position, newest.bytes.as_slice()),
+        (20, &b"twenty"[..])
+    );
+    // Saving at the same position replaces.
+    store
+        .save_snapshot("models", 20, b"again".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(at(20).await.unwrap().unwrap().bytes, b"again");
+    // Only the newest KEPT_PER_NAME stay.
+    let kept = u64::try_from(itsm_eventstore::snapshot::KEPT_PER_NAME).unwrap();
+    for p in 100..100 + kept {
+        store
+            .save_snapshot("models", p, p.to_be_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+    assert_eq!(at(99).await.unwrap(), None, "older snapshots were pruned");
+    assert_eq!(at(100).await.unwrap().unwrap().position, 100);
+    assert_eq!(
+        store
+            .load_snapshot("models-2", u64::MAX)
+            .await
+            .unwrap()
+            .unwrap()
+            .bytes,
+        b"other"
+    );
+    // Bad names are refused.
+    assert!(store.save_snapshot("", 1, vec![]).await.is_err());
+    assert!(store.load_snapshot("a\0b", 1).await.is_err());
+}
+
 /// One `#[tokio::test]` per conformance check; `$make` returns `(fresh store, guard)`.
 #[allow(unused_macros)] // Only the two conformance test files expand it.
 macro_rules! conformance_tests {
@@ -579,6 +637,7 @@ macro_rules! conformance_tests {
             a_lagging_subscriber_still_gets_everything,
             a_subscription_ends_when_the_store_is_dropped,
             verify_accepts_a_healthy_ledger,
+            snapshots_are_found_at_or_below_a_position_and_pruned,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
