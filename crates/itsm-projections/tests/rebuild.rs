@@ -151,7 +151,7 @@ fn run(ledger: &mut Ledger, op: &Op, now: chrono::DateTime<chrono::Utc>) {
                         .get(key)
                         .and_then(|state| state.as_ref())
                         .and_then(|incident| incident.clock(&clock))
-                        .and_then(|clock| clock.due())
+                        .and_then(itsm_incident::ClockState::due)
                         .unwrap_or(now);
                     let command = if command % 18 == 15 {
                         IncidentCommand::RecordSlaBreach { clock, due }
