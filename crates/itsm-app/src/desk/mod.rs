@@ -21,7 +21,7 @@ use itsm_change::{
 use itsm_eventstore::EventStore;
 use itsm_incident::{
     Attachment, Channel, Escalation, Incident, IncidentCommand, LinkTarget, LogIncident,
-    LoggedIncident, ProblemUpdate, ResolutionCode, Visibility,
+    LoggedIncident, ProblemUpdate, ResolutionCode, Status, Visibility,
 };
 use itsm_kernel::{
     Actor, ChangeKey, CustomerTier, Decider, GroupId, Impact, IncidentKey, Name, Priority,
@@ -633,7 +633,8 @@ impl<S: EventStore> Desk<S> {
     }
 
     /// Links an existing incident to the problem, on both sides: the problem lists the incident
-    /// and the incident lists the problem (so it accepts the problem's follow-up updates).
+    /// and the incident lists the problem (so it accepts the problem's follow-up updates). A
+    /// closed or cancelled incident is linked on the problem's side only.
     /// Returns the problem's result.
     pub async fn link_problem_incident(
         &self,
@@ -645,7 +646,9 @@ impl<S: EventStore> Desk<S> {
         let result = self
             .problem(key, ProblemCommand::LinkIncident { incident }, actor)
             .await?;
-        if !linked.problems.contains(&key) {
+        // A closed or cancelled incident accepts no link (and no follow-up): problem side only.
+        let accepts = !matches!(linked.status, Status::Closed | Status::Cancelled);
+        if accepts && !linked.problems.contains(&key) {
             let target = LinkTarget::Problem(key);
             self.incident(incident, IncidentCommand::Link { target }, actor)
                 .await?;
