@@ -128,3 +128,65 @@ impl AutoClose {
         self.heap.peek().map(|Reverse((at, ..))| *at)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use itsm_eventstore::{Hash, Metadata, StreamId};
+
+    use super::*;
+
+    fn at(day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, day, hour, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn envelope(position: u64, stream: &str, event_type: &str, at: DateTime<Utc>) -> Envelope {
+        Envelope {
+            position,
+            stream_id: StreamId::new(stream).expect("valid"),
+            version: position,
+            event_type: event_type.to_owned(),
+            schema_version: 1,
+            payload: Vec::new(),
+            metadata: Metadata::new("user:alex:agent", at),
+            prev_hash: Hash::GENESIS,
+            hash: Hash::GENESIS,
+        }
+    }
+
+    #[test]
+    fn a_resolution_is_closed_after_the_quiet_period_unless_reopened() {
+        let mut closer = AutoClose::new(TimeDelta::days(2));
+        closer.apply(&envelope(1, "incident-1", "IncidentResolved", at(5, 9)));
+        closer.apply(&envelope(2, "incident-2", "IncidentResolved", at(5, 10)));
+        closer.apply(&envelope(3, "incident-2", "IncidentReopened", at(6, 10)));
+        closer.apply(&envelope(4, "problem-1", "IncidentResolved", at(5, 9)));
+        assert_eq!(closer.next_deadline(), Some(at(7, 9)));
+        assert!(closer.due(at(7, 8)).is_empty());
+        let due = closer.due(at(9, 0));
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].incident, due[0].resolved_at),
+            (IncidentKey::new(1), at(5, 9))
+        );
+        assert!(closer.due(at(9, 0)).is_empty(), "sent once");
+        assert_eq!(closer.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_new_resolution_after_a_reopen_starts_a_new_quiet_period() {
+        let mut closer = AutoClose::new(TimeDelta::days(2));
+        closer.apply(&envelope(1, "incident-1", "IncidentResolved", at(5, 9)));
+        closer.apply(&envelope(2, "incident-1", "IncidentReopened", at(6, 9)));
+        closer.apply(&envelope(3, "incident-1", "IncidentResolved", at(6, 12)));
+        assert!(
+            closer.due(at(7, 9)).is_empty(),
+            "the first resolution was reopened"
+        );
+        let due = closer.due(at(8, 12));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].resolved_at, at(6, 12));
+    }
+}

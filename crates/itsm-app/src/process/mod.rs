@@ -95,6 +95,8 @@ impl ProcessManagers {
                 clock: Arc::clone(clock),
                 status,
                 current: ProcessStatus::default(),
+                recovered_to: store.head(),
+                batch: 0,
             };
             handle.tasks.push((name, tokio::spawn(run(feed))));
             handle.statuses.push(receiver);
@@ -205,17 +207,34 @@ struct Feed<S> {
     clock: Arc<dyn Clock>,
     status: watch::Sender<ProcessStatus>,
     current: ProcessStatus,
+    /// The ledger head when the manager started.
+    recovered_to: u64,
+    /// Envelopes applied since due actions last had a turn.
+    batch: usize,
 }
 
+/// Envelopes applied in a row (once recovered) before due actions get a turn.
+const BATCH: usize = 256;
+
 impl<S: EventStore> Feed<S> {
-    /// The next envelope if the manager has not yet applied the ledger head.
-    async fn next_if_behind(&mut self) -> Result<Option<Envelope>, StoreError> {
-        if self.current.position >= self.store.head() {
+    /// The next envelope to apply, if the manager is behind the ledger head. While recovering
+    /// (before reaching the head seen at start) every envelope is applied before anything is
+    /// sent, so history is never acted on half-read; after that, due actions get a turn every
+    /// [`BATCH`] envelopes, so a busy ledger cannot starve the timers.
+    async fn next_in_batch(&mut self) -> Result<Option<Envelope>, StoreError> {
+        if !self.behind() || (self.recovered() && self.batch >= BATCH) {
+            self.batch = 0;
             return Ok(None);
         }
+        self.batch += 1;
         let envelope = self.subscription.next().await?;
         self.current.position = envelope.position;
         Ok(Some(envelope))
+    }
+
+    /// Whether the manager has applied everything that was in the ledger when it started.
+    fn recovered(&self) -> bool {
+        self.current.position >= self.recovered_to
     }
 
     fn behind(&self) -> bool {
@@ -270,7 +289,7 @@ async fn run_sla_timers<S: EventStore>(
     let mut timers = SlaTimers::new();
     loop {
         loop {
-            match feed.next_if_behind().await {
+            match feed.next_in_batch().await {
                 Ok(Some(envelope)) => {
                     if timers.apply(&envelope).is_err() {
                         feed.failed();
@@ -279,6 +298,9 @@ async fn run_sla_timers<S: EventStore>(
                 Ok(None) => break,
                 Err(_) => return,
             }
+        }
+        if !feed.recovered() {
+            continue;
         }
         let now = feed.clock.now();
         for action in timers.due(now) {
@@ -318,11 +340,14 @@ async fn run_auto_close<S: EventStore>(
     let mut closer = AutoClose::new(quiet);
     loop {
         loop {
-            match feed.next_if_behind().await {
+            match feed.next_in_batch().await {
                 Ok(Some(envelope)) => closer.apply(&envelope),
                 Ok(None) => break,
                 Err(_) => return,
             }
+        }
+        if !feed.recovered() {
+            continue;
         }
         let now = feed.clock.now();
         for action in closer.due(now) {
@@ -357,7 +382,7 @@ async fn run_follow_up<S: EventStore>(bus: CommandBus<S>, mut feed: Feed<S>) {
     let actor = Actor::automation(PROBLEM_FOLLOW_UP);
     loop {
         let envelope = if feed.behind() {
-            feed.next_if_behind().await
+            feed.next_in_batch().await
         } else {
             feed.wait(None).await
         };

@@ -309,3 +309,193 @@ impl SlaTimers {
         self.timers.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+    use itsm_eventstore::CausationId;
+    use itsm_incident::ClockTerms;
+    use itsm_kernel::{Actor, Name};
+    use itsm_sla::{Calendar, HoldReason};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 5, hour, minute, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn cause() -> Cause {
+        Cause {
+            causation_id: CausationId::from_uuid(Uuid::from_u128(1)),
+            correlation_id: None,
+        }
+    }
+
+    fn terms(hours: i64) -> ClockTerms {
+        ClockTerms {
+            target: TimeDelta::hours(hours),
+            warning_percent: 75,
+            policy: Name::new("p").expect("valid"),
+            revision: 1,
+            calendar_name: Name::new("always").expect("valid"),
+            calendar: Calendar::always_open(),
+        }
+    }
+
+    const KEY: IncidentKey = IncidentKey::new(42);
+
+    /// A 4 h resolution clock started at 08:00 (always open): warns at 11:00, due at 12:00.
+    fn started() -> SlaTimers {
+        let mut timers = SlaTimers::new();
+        timers.apply_event(
+            KEY,
+            &IncidentEvent::SlaClockStarted {
+                clock: ClockKind::Resolution,
+                terms: terms(4),
+                due: at(12, 0),
+                at: at(8, 0),
+            },
+            cause(),
+        );
+        timers
+    }
+
+    fn kinds(actions: &[TimerAction]) -> Vec<(TimerKind, DateTime<Utc>)> {
+        actions.iter().map(|a| (a.kind, a.due)).collect()
+    }
+
+    #[test]
+    fn a_running_clock_warns_then_breaches_once_each() {
+        let mut timers = started();
+        assert_eq!(timers.next_deadline(), Some(at(11, 0)));
+        assert!(timers.due(at(10, 59)).is_empty());
+        let warned = timers.due(at(11, 0));
+        assert_eq!(kinds(&warned), vec![(TimerKind::Warning, at(12, 0))]);
+        assert!(timers.due(at(11, 30)).is_empty(), "sent once");
+        assert_eq!(timers.next_deadline(), Some(at(12, 0)));
+        let breached = timers.due(at(12, 0));
+        assert_eq!(kinds(&breached), vec![(TimerKind::Breach, at(12, 0))]);
+        assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_timer_that_missed_both_points_sends_both_in_order() {
+        let mut timers = started();
+        let actions = timers.due(at(13, 0));
+        assert_eq!(
+            kinds(&actions),
+            vec![
+                (TimerKind::Warning, at(12, 0)),
+                (TimerKind::Breach, at(12, 0))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recorded_warning_is_not_sent_again_after_a_replay() {
+        let mut timers = started();
+        let by = Actor::automation(SLA_TIMER);
+        timers.apply_event(
+            KEY,
+            &IncidentEvent::SlaWarningRaised {
+                clock: ClockKind::Resolution,
+                due: at(12, 0),
+                at: at(11, 0),
+                by,
+            },
+            cause(),
+        );
+        assert_eq!(timers.next_deadline(), Some(at(12, 0)));
+        assert_eq!(
+            kinds(&timers.due(at(12, 0))),
+            vec![(TimerKind::Breach, at(12, 0))]
+        );
+    }
+
+    #[test]
+    fn a_pause_holds_the_deadlines_and_a_resume_moves_them() {
+        let mut timers = started();
+        timers.apply_event(
+            KEY,
+            &IncidentEvent::SlaClockPaused {
+                clock: ClockKind::Resolution,
+                reason: HoldReason::AwaitingCustomer,
+                at: at(9, 0),
+            },
+            cause(),
+        );
+        assert_eq!(timers.next_deadline(), None);
+        assert!(timers.due(at(14, 0)).is_empty());
+        timers.apply_event(
+            KEY,
+            &IncidentEvent::SlaClockResumed {
+                clock: ClockKind::Resolution,
+                due: at(15, 0),
+                at: at(11, 0),
+            },
+            cause(),
+        );
+        // Two hours on hold: warning 13:00, due 14:00.
+        assert_eq!(timers.next_deadline(), Some(at(13, 0)));
+        assert_eq!(
+            kinds(&timers.due(at(14, 0))),
+            vec![
+                (TimerKind::Warning, at(14, 0)),
+                (TimerKind::Breach, at(14, 0))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_retarget_replaces_the_deadlines_and_a_met_clock_is_forgotten() {
+        let mut timers = started();
+        timers.apply_event(
+            KEY,
+            &IncidentEvent::SlaClockRetargeted {
+                clock: ClockKind::Resolution,
+                old_target: TimeDelta::hours(4),
+                terms: terms(8),
+                due: Some(at(16, 0)),
+                reason: "P2 now".to_owned(),
+                at: at(9, 0),
+            },
+            cause(),
+        );
+        assert!(
+            timers.due(at(12, 0)).is_empty(),
+            "the old deadlines are stale"
+        );
+        assert_eq!(timers.next_deadline(), Some(at(14, 0)));
+        timers.apply_event(
+            KEY,
+            &IncidentEvent::SlaMet {
+                clock: ClockKind::Resolution,
+                due: at(16, 0),
+                elapsed: TimeDelta::hours(5),
+                at: at(13, 0),
+            },
+            cause(),
+        );
+        assert_eq!(timers.next_deadline(), None);
+        assert_eq!(timers.clocks(), 0);
+    }
+
+    #[test]
+    fn command_ids_are_derived_from_ticket_clock_kind_and_due() {
+        let mut timers = started();
+        let action = timers.due(at(12, 0)).remove(0);
+        assert_eq!(
+            action.facts(),
+            "sla-warning|incident-42|resolution|2026-01-05T12:00:00Z"
+        );
+        let again = started().due(at(12, 0)).remove(0);
+        assert_eq!(action.options(), again.options());
+        assert_eq!(
+            action.options().causation_id,
+            Some(CausationId::from_uuid(Uuid::from_u128(1)))
+        );
+    }
+}
