@@ -12,6 +12,7 @@ pub mod known_errors;
 pub mod models;
 pub mod projection;
 pub mod queues;
+pub mod runner;
 pub mod views;
 pub mod what_if;
 
@@ -28,3 +29,4 @@ pub use known_errors::{KnownError, KnownErrors};
 pub use models::ReadModels;
 pub use projection::Projection;
 pub use queues::{Page, QueueCursor, QueueFilter, QueueItem, QueueSelector, QueueStatus, Queues};
+pub use runner::{ProjectionRunner, RunnerConfig, RunnerError, RunnerStats, rebuild};
