@@ -10,13 +10,14 @@
 //! due     = earliest due time of the RUNNING first-response and resolution clocks,
 //!           or logged_at + FALLBACK[priority] when no such clock runs (paused, none)
 //! score   = (due - now)                           slack; negative once overdue
-//!         + PRIORITY_OFFSET[priority]             P1 0, P2 1h, P3 2h, P4 4h, P5 8h
+//!         + PRIORITY_OFFSET[priority]             P1 0, P2 15m, P3 30m, P4 1h, P5 2h
 //!         - 2 * min(now - waiting_since, 5 days)  customer's unanswered public reply
 //!         + 30 days   if on hold and the customer has not replied since
 //! ```
 //!
-//! So the SLA deadline dominates (a P3 due in 15 minutes, 900 + 7 200, beats a fresh P2 due in
-//! 8 hours, 28 800 + 3 600), priority breaks near-ties by up to 8 hours, every second a
+//! So the SLA deadline dominates (a P3 due in 5 minutes, 300 + 1 800, beats a fresh P2 whose
+//! first response is due in 30 minutes, 1 800 + 900), priority breaks near-ties by up to two
+//! hours, every second a
 //! customer's public comment stays unanswered counts double (two days of waiting outweigh a
 //! fresh P2), and tickets on hold sink below all actionable work until the customer replies.
 //! `waiting_since` is the time of the requester's oldest public comment not yet followed by a
@@ -50,7 +51,7 @@ use crate::{LedgerEvent, Projection};
 /// A running clock due within this many seconds counts as at risk.
 pub const AT_RISK_WINDOW_SECS: i64 = 3_600;
 /// Added to the slack per priority level, P1..P5.
-pub const PRIORITY_OFFSET_SECS: [i64; 5] = [0, 3_600, 7_200, 14_400, 28_800];
+pub const PRIORITY_OFFSET_SECS: [i64; 5] = [0, 900, 1_800, 3_600, 7_200];
 /// Assumed deadline after logging when no first-response or resolution clock runs, P1..P5.
 pub const FALLBACK_DUE_SECS: [i64; 5] = [14_400, 28_800, 86_400, 259_200, 604_800];
 /// Customer waiting time counts at most this long (then doubled).
