@@ -36,6 +36,7 @@ async fn an_incident_for_an_unknown_service_is_a_typed_not_found() {
         matches!(error, DeskError::NotFound(ref m) if m.contains("printing")),
         "{error:?}"
     );
+    assert_eq!(error.code(), "NOT_FOUND");
     assert_eq!(desk.bus().store().head(), head, "nothing was written");
 }
 

@@ -36,6 +36,20 @@ pub enum DeskError {
     Internal(String),
 }
 
+impl DeskError {
+    /// A stable code for the gateway's error extensions.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            DeskError::NotFound(_) => "NOT_FOUND",
+            DeskError::Validation(_) => "VALIDATION",
+            DeskError::InvalidTransition(_) => "INVALID_TRANSITION",
+            DeskError::Conflict(_) => "CONFLICT",
+            DeskError::Forbidden(_) => "FORBIDDEN",
+            DeskError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
 /// How a domain error is classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
