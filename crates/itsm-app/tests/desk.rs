@@ -352,3 +352,78 @@ async fn the_catalog_view_follows_writes_made_elsewhere() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_link_made_on_the_problem_side_only_is_completed_and_a_full_link_is_a_conflict() {
+    let (desk, _) = setup();
+    define_catalog(&desk).await;
+    let incident = log_p1(&desk).await;
+    let (problem, _) = desk
+        .record_problem(
+            itsm_app::desk::NewProblem {
+                title: "Gateway drops connections".to_owned(),
+                description: String::new(),
+                service: id("email"),
+                impact: Impact::Medium,
+                urgency: Urgency::Medium,
+            },
+            &agent(),
+        )
+        .await
+        .expect("recorded");
+    desk.bus()
+        .execute::<itsm_problem::Problem>(
+            &stream::problem(problem),
+            &itsm_problem::ProblemCommand::LinkIncident { incident },
+            &agent(),
+        )
+        .await
+        .expect("linked on the problem side");
+    desk.link_problem_incident(problem, incident, &agent())
+        .await
+        .expect("incident side completed");
+    assert_eq!(
+        desk.load_incident(incident).await.expect("exists").problems,
+        vec![problem]
+    );
+    let error = desk
+        .link_problem_incident(problem, incident, &agent())
+        .await
+        .expect_err("already linked");
+    assert!(matches!(error, DeskError::Conflict(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn change_sla_applies_the_revised_policy() {
+    let (desk, _) = setup();
+    define_catalog(&desk).await;
+    let key = log_p1(&desk).await;
+    let targets = itsm_sla::SlaTargets::new(
+        TimeDelta::minutes(30),
+        TimeDelta::hours(6),
+        80,
+        std::collections::BTreeSet::new(),
+    )
+    .expect("valid");
+    desk.revise_sla_policy(
+        id("email-p1"),
+        targets,
+        id("berlin-office"),
+        std::collections::BTreeMap::new(),
+        &manager(),
+    )
+    .await
+    .expect("revised");
+    desk.change_sla(key, "policy revised".to_owned(), &manager())
+        .await
+        .expect("applied");
+    let incident = desk.load_incident(key).await.expect("exists");
+    assert_eq!(incident.sla.revision, 2);
+    let resolution = incident.clock(&ClockKind::Resolution).expect("running");
+    assert_eq!(resolution.clock.target, TimeDelta::hours(6));
+    let error = desk
+        .change_sla(key, "again".to_owned(), &manager())
+        .await
+        .expect_err("already in force");
+    assert!(matches!(error, DeskError::Conflict(_)), "{error:?}");
+}

@@ -635,7 +635,7 @@ impl<S: EventStore> Desk<S> {
     /// Links an existing incident to the problem, on both sides: the problem lists the incident
     /// and the incident lists the problem (so it accepts the problem's follow-up updates). A
     /// closed or cancelled incident is linked on the problem's side only.
-    /// Returns the problem's result.
+    /// Returns the problem's result (the incident's when only the incident side was missing).
     pub async fn link_problem_incident(
         &self,
         key: ProblemKey,
@@ -643,17 +643,26 @@ impl<S: EventStore> Desk<S> {
         actor: &Actor,
     ) -> Result<CommandResult, DeskError> {
         let linked = self.load_incident(incident).await?;
-        let result = self
-            .problem(key, ProblemCommand::LinkIncident { incident }, actor)
-            .await?;
+        let problem = self.load_problem(key).await?;
         // A closed or cancelled incident accepts no link (and no follow-up): problem side only.
         let accepts = !matches!(linked.status, Status::Closed | Status::Cancelled);
-        if accepts && !linked.problems.contains(&key) {
-            let target = LinkTarget::Problem(key);
-            self.incident(incident, IncidentCommand::Link { target }, actor)
-                .await?;
+        let incident_side = accepts && !linked.problems.contains(&key);
+        let problem_side = !problem.linked_incidents.contains(&incident);
+        let mut result = None;
+        // Linked on both sides already: the problem's own rejection says so.
+        if problem_side || !incident_side {
+            let command = ProblemCommand::LinkIncident { incident };
+            result = Some(self.problem(key, command, actor).await?);
         }
-        Ok(result)
+        if incident_side {
+            // Also completes a link that an earlier call made on the problem's side only.
+            let target = LinkTarget::Problem(key);
+            let linked = self
+                .incident(incident, IncidentCommand::Link { target }, actor)
+                .await?;
+            result = result.or(Some(linked));
+        }
+        result.ok_or_else(|| DeskError::Internal("a link call decided nothing".to_owned()))
     }
 
     pub async fn unlink_problem_incident(

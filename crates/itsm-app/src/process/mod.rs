@@ -71,8 +71,8 @@ pub struct ProcessStatus {
 pub struct ProcessManagers;
 
 impl ProcessManagers {
-    /// Runs every enabled manager as a tokio task. Dropping (or [`ProcessHandle::stop`]ping)
-    /// the handle stops them.
+    /// Runs every enabled manager as a tokio task (call it inside a tokio runtime). Dropping
+    /// (or [`ProcessHandle::stop`]ping) the handle stops them.
     pub fn start<S: EventStore>(
         bus: &CommandBus<S>,
         store: &Arc<S>,
