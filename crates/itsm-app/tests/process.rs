@@ -53,8 +53,15 @@ impl Running {
         self.managers.settled(at).await;
     }
 
+    /// No command a manager sent was refused: its deadlines agree with the decider's.
+    fn assert_no_failures(&self) {
+        let statuses = self.managers.statuses();
+        assert!(statuses.iter().all(|s| s.failures == 0), "{statuses:?}");
+    }
+
     /// Stops the managers and drops every store handle, so the directory can be reopened.
     async fn shut_down(self) {
+        self.assert_no_failures();
         self.managers.stop().await;
         drop(self.desk);
     }
