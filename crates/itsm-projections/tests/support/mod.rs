@@ -323,7 +323,7 @@ impl Ledger {
             .collect()
     }
 
-    /// Defines the `vpn` service with a 24x7 calendar (used by the proptest prelude).
+    /// Defines the `vpn` service, a 24x7 calendar and the P3 policy (the proptest prelude).
     pub fn define_catalog(&mut self, at: DateTime<Utc>) {
         let sm = service_manager();
         self.catalog(
@@ -346,5 +346,19 @@ impl Ledger {
             at,
         )
         .expect("calendar defined");
+        self.catalog(
+            CatalogCommand::DefineSlaPolicy {
+                policy: name("policy"),
+                service: service("vpn"),
+                priority: itsm_kernel::Priority::P3,
+                tier: CustomerTier::Standard,
+                targets: targets(60, 480),
+                calendar: name("24x7"),
+                ola: BTreeMap::from([(group("network-l2"), minutes(240))]),
+            },
+            &sm,
+            at,
+        )
+        .expect("policy defined");
     }
 }
