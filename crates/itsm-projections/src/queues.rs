@@ -521,8 +521,19 @@ impl Queues {
         if !self.tickets.contains_key(&key) {
             return;
         }
-        // Events that move the ticket between queues: unindex, change, index again.
-        self.unindex(key);
+        // Only events that can move the ticket between queues touch the indexes.
+        let moves = matches!(
+            event,
+            E::Assigned { .. }
+                | E::EscalatedFunctionally { .. }
+                | E::Resolved { .. }
+                | E::Closed { .. }
+                | E::Reopened { .. }
+                | E::Cancelled { .. }
+        );
+        if moves {
+            self.unindex(key);
+        }
         let group_of = |names: &mut Interner, group: &Option<GroupId>| {
             group.as_ref().map(|g| names.intern(g.as_str()))
         };
@@ -621,7 +632,7 @@ impl Queues {
         }
         if drop_ticket {
             self.tickets.remove(&key);
-        } else {
+        } else if moves {
             self.index(key);
         }
     }
