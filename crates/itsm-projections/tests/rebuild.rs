@@ -12,6 +12,7 @@ use itsm_incident::{Escalation, IncidentCommand, LinkTarget, ResolutionCode, Vis
 use itsm_kernel::{ChangeKey, Impact, IncidentKey, ProblemKey, Urgency};
 use itsm_problem::ProblemCommand;
 use itsm_projections::ReadModels;
+use itsm_projections::queues::{QueueFilter, QueueSelector};
 use itsm_projections::views::IncidentView;
 use itsm_sla::{ClockKind, HoldReason};
 use proptest::prelude::*;
@@ -279,6 +280,71 @@ fn run(ledger: &mut Ledger, op: &Op, now: chrono::DateTime<chrono::Utc>) {
     };
 }
 
+/// The read models agree with the deciders' own states (a model-based check that does not
+/// trust the projections' code).
+fn agrees_with_deciders(models: &ReadModels, ledger: &Ledger) -> Result<(), TestCaseError> {
+    let queues = &models.queues;
+    for (key, state) in &ledger.incidents {
+        let Some(incident) = state else { continue };
+        let ticket = queues.ticket(IncidentKey::new(*key));
+        if incident.status == itsm_incident::Status::Cancelled {
+            prop_assert!(ticket.is_none());
+            continue;
+        }
+        let Some(ticket) = ticket else {
+            return Err(TestCaseError::fail(format!("incident {key} missing")));
+        };
+        prop_assert_eq!(ticket.status, incident.status);
+        prop_assert_eq!(ticket.priority, incident.priority);
+        prop_assert_eq!(
+            ticket.group.map(|g| queues.name(g)),
+            incident.group.as_ref().map(itsm_kernel::GroupId::as_str)
+        );
+        prop_assert_eq!(
+            ticket.agent.map(|a| queues.name(a)),
+            incident.agent.as_ref().map(itsm_kernel::UserId::as_str)
+        );
+        for (mark, kind) in [
+            (ticket.first_response, ClockKind::FirstResponse),
+            (ticket.resolution, ClockKind::Resolution),
+        ] {
+            let clock = incident.clock(&kind);
+            let running_due = clock
+                .filter(|c| c.is_running())
+                .and_then(itsm_incident::ClockState::due)
+                .map(|due| due.timestamp());
+            prop_assert_eq!(mark.due, running_due, "{} of incident {}", kind, key);
+            prop_assert_eq!(mark.breached, clock.is_some_and(|c| c.breached));
+        }
+        let selector = match &incident.group {
+            Some(group) => QueueSelector::Group(group.clone()),
+            None => QueueSelector::Unassigned,
+        };
+        let listed = queues
+            .queue(&selector, &QueueFilter::default(), t(0), None, 1_000)
+            .items
+            .iter()
+            .any(|item| item.key.number() == *key);
+        prop_assert_eq!(listed, incident.status.is_open());
+    }
+    let counts = queues.counts(t(0));
+    let in_group_or_unassigned: usize = counts
+        .iter()
+        .filter(|c| !matches!(c.selector, QueueSelector::Agent(_)))
+        .map(|c| c.open)
+        .sum();
+    prop_assert_eq!(in_group_or_unassigned, queues.open_count());
+    for (key, state) in &ledger.problems {
+        let known = models.known_errors.problem(ProblemKey::new(*key));
+        prop_assert_eq!(known.map(|p| p.status), state.status());
+    }
+    for (key, state) in &ledger.changes {
+        let change = models.changes.change(ChangeKey::new(*key));
+        prop_assert_eq!(change.map(|c| c.status), state.status());
+    }
+    Ok(())
+}
+
 fn apply_all(models: &mut ReadModels, envelopes: &[itsm_eventstore::Envelope]) {
     for envelope in envelopes {
         models
@@ -308,6 +374,7 @@ proptest! {
             run(&mut ledger, op, now);
             apply_all(&mut live, &ledger.envelopes[before..]);
             prop_assert_eq!(live.position(), ledger.envelopes.len() as u64);
+            agrees_with_deciders(&live, &ledger)?;
             let view = IncidentView::from_envelopes(&ledger.stream("incident-1"))
                 .expect("views decode");
             captured.push((live.position(), view));
