@@ -71,6 +71,22 @@ pub struct ChangeCalendar {
 }
 
 impl ChangeCalendar {
+    /// Heap bytes held, estimated from struct sizes and string lengths (B-tree nodes counted as
+    /// 2/3 full).
+    pub fn approximate_heap_bytes(&self) -> usize {
+        let change = (8 + std::mem::size_of::<CalendarChange>()) * 3 / 2;
+        let freeze = (std::mem::size_of::<Name>() + std::mem::size_of::<CalendarFreeze>()) * 3 / 2;
+        self.changes
+            .values()
+            .map(|c| change + c.title.len() + c.service.as_str().len())
+            .sum::<usize>()
+            + self
+                .freezes
+                .values()
+                .map(|f| freeze + 2 * f.name.as_str().len() + f.reason.len())
+                .sum::<usize>()
+    }
+
     pub fn change(&self, key: ChangeKey) -> Option<&CalendarChange> {
         self.changes.get(&key)
     }

@@ -44,6 +44,23 @@ pub struct KnownErrors {
 }
 
 impl KnownErrors {
+    /// Heap bytes held, estimated from struct sizes and string lengths (B-tree nodes counted as
+    /// 2/3 full).
+    pub fn approximate_heap_bytes(&self) -> usize {
+        let entry = (8 + std::mem::size_of::<KnownError>()) * 3 / 2;
+        self.problems
+            .values()
+            .map(|p| {
+                entry
+                    + p.title.len()
+                    + p.service.as_str().len()
+                    + p.root_cause.as_ref().map_or(0, String::len)
+                    + p.workaround.as_ref().map_or(0, String::len)
+                    + p.linked_incidents.len() * 12
+            })
+            .sum()
+    }
+
     /// A problem whether or not it has a workaround.
     pub fn problem(&self, key: ProblemKey) -> Option<&KnownError> {
         self.problems.get(&key)

@@ -67,6 +67,8 @@ impl ReadModels {
     pub fn approximate_heap_bytes(&self) -> usize {
         self.queues.approximate_heap_bytes()
             + self.dashboard.approximate_heap_bytes()
+            + self.changes.approximate_heap_bytes()
+            + self.known_errors.approximate_heap_bytes()
             + self.audit.approximate_heap_bytes()
     }
 }
