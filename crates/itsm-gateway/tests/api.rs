@@ -101,7 +101,7 @@ async fn errors_carry_their_code() {
     );
     assert_eq!(
         error_code(&desk.gql(Role::Agent, ack, json!({})).await),
-        Some("INVALID_TRANSITION")
+        Some("CONFLICT")
     );
 }
 
