@@ -116,3 +116,49 @@ fn a_hundred_thousand_open_incidents_stay_under_a_kibibyte_each() {
     assert!(heap / tickets < 1_024, "heap estimate {heap} bytes");
     assert!(snapshot / tickets < 1_024, "snapshot {snapshot} bytes");
 }
+
+#[test]
+fn closed_incidents_keep_a_small_record_for_reopens_and_late_ratings() {
+    let (mut queues, mut dashboard) = open_incidents();
+    let envelope = Envelope {
+        position: 1,
+        stream_id: StreamId::new("incident-1").expect("valid"),
+        version: 1,
+        event_type: String::new(),
+        schema_version: 1,
+        payload: Vec::new(),
+        metadata: Metadata::new("user:bob:agent", t(0)),
+        prev_hash: Hash::GENESIS,
+        hash: Hash::GENESIS,
+    };
+    let at = t(60 * 24 * 40);
+    for n in 1..=TICKETS {
+        let key = IncidentKey::new(n);
+        for event in [
+            IncidentEvent::Resolved {
+                code: itsm_incident::ResolutionCode::Fixed,
+                notes: "fixed".to_owned(),
+                at,
+                by: agent("bob"),
+            },
+            IncidentEvent::Closed {
+                at,
+                by: agent("bob"),
+            },
+        ] {
+            let event = LedgerEvent::Incident(key, event);
+            queues.apply(&envelope, &event);
+            dashboard.apply(&envelope, &event);
+        }
+    }
+    assert_eq!(queues.open_count(), 0);
+    let tickets = usize::try_from(TICKETS).expect("small");
+    let heap = queues.approximate_heap_bytes() + dashboard.approximate_heap_bytes();
+    eprintln!(
+        "100k closed incidents: heap estimate {} B/ticket (queues {}, dashboard {})",
+        heap / tickets,
+        queues.approximate_heap_bytes() / tickets,
+        dashboard.approximate_heap_bytes() / tickets
+    );
+    assert!(heap / tickets < 1_024, "heap estimate {heap} bytes");
+}
