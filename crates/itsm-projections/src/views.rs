@@ -10,10 +10,10 @@
 use chrono::{DateTime, Utc};
 use itsm_catalog::CatalogEvent;
 use itsm_change::{Change, ChangeEvent, ChangeRecord, ChangeType, Rejection};
-use itsm_eventstore::Envelope;
+use itsm_eventstore::{CausationId, CommandId, CorrelationId, Envelope};
 use itsm_incident::{
     ClockState, Incident, IncidentEvent, LinkTarget, LoggedIncident, ProblemUpdate, StopReason,
-    explain_clock,
+    Visibility, explain_clock,
 };
 use itsm_kernel::Decider;
 use itsm_problem::{Problem, ProblemEvent, ProblemRecord};
@@ -29,6 +29,11 @@ pub struct TimelineEntry {
     pub recorded_at: DateTime<Utc>,
     /// The envelope's actor (`user:<id>:<role>`, `automation:<name>`).
     pub actor: String,
+    /// Which command wrote it, the user action it belongs to, and what directly caused it (a
+    /// process manager's trigger, say), as the envelope's metadata says.
+    pub command_id: Option<CommandId>,
+    pub correlation_id: Option<CorrelationId>,
+    pub causation_id: Option<CausationId>,
     pub event_type: String,
     /// A sentence for people, e.g. `assigned to network-l2 / bob`.
     pub summary: String,
@@ -62,6 +67,9 @@ fn entry(envelope: &Envelope, summary: String) -> TimelineEntry {
         version: envelope.version,
         recorded_at: envelope.metadata.recorded_at,
         actor: envelope.metadata.actor.clone(),
+        command_id: envelope.metadata.command_id,
+        correlation_id: envelope.metadata.correlation_id,
+        causation_id: envelope.metadata.causation_id,
         event_type: envelope.event_type.clone(),
         summary,
     }
@@ -275,9 +283,10 @@ fn incident_summary(event: &IncidentEvent) -> String {
         E::Closed { .. } => "closed".to_owned(),
         E::Reopened { reason, .. } => format!("reopened: {reason}"),
         E::Cancelled { reason, .. } => format!("cancelled: {reason}"),
-        E::Commented { visibility, by, .. } => {
-            format!("{visibility:?} comment by {by}").to_lowercase()
-        }
+        E::Commented { visibility, by, .. } => match visibility {
+            Visibility::Public => format!("public comment by {by}"),
+            Visibility::Internal => format!("internal note by {by}"),
+        },
         E::FileAttached { attachment, .. } => format!(
             "attached {} ({} bytes)",
             attachment.name, attachment.size_bytes
