@@ -17,6 +17,7 @@ const DOMAIN: &[&str] = &[
     "itsm-incident",
     "itsm-problem",
     "itsm-change",
+    "itsm-access",
 ];
 const AGGREGATES: &[&str] = &[
     "itsm-catalog",
