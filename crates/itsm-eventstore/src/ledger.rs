@@ -53,7 +53,7 @@ pub(crate) enum Outcome {
     },
 }
 
-fn event_type_problem(event_type: &str) -> Option<&'static str> {
+pub(crate) fn event_type_problem(event_type: &str) -> Option<&'static str> {
     if event_type.is_empty() {
         Some("event type is empty")
     } else if event_type.len() > MAX_EVENT_TYPE_BYTES {

@@ -38,11 +38,14 @@
 //!   writer flushes, with the blocking `flush()`, never `flush_async`), no `len()`, no
 //!   `watch_prefix`, no `io_uring`; one process per directory, enforced by a lock file
 //!   ([`StoreError::Locked`]).
+//! - **Import** ([`SledStore::import`]) fills an empty store with another ledger's envelopes,
+//!   byte for byte, re-checking the chain as it goes; see [`import`].
 
 pub mod append;
 pub mod codec;
 pub mod envelope;
 pub mod error;
+pub mod import;
 mod keys;
 mod ledger;
 pub mod memory;
@@ -56,6 +59,7 @@ pub use append::{Appended, ExpectedVersion, MAX_PAYLOAD_BYTES, NewEvent};
 pub use codec::CodecError;
 pub use envelope::{CausationId, CommandId, CorrelationId, Envelope, Hash, Metadata, StreamId};
 pub use error::StoreError;
+pub use import::{ImportError, Imported};
 pub use memory::MemoryStore;
 pub use sled_store::{SledConfig, SledStore};
 pub use snapshot::{Snapshot, SnapshotStore};

@@ -23,6 +23,7 @@ use crate::append::{Appended, ExpectedVersion, NewEvent};
 use crate::codec;
 use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_stored, encode_stored_into};
 use crate::error::StoreError;
+use crate::import::{self, ImportError, ImportIndex, Imported, Run};
 use crate::keys;
 use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
 use crate::snapshot::{self, Snapshot, SnapshotStore};
@@ -58,9 +59,16 @@ pub struct SledStore {
     inner: Arc<Inner>,
 }
 
-struct Request {
-    append: AppendRequest,
-    reply: oneshot::Sender<Result<Appended, StoreError>>,
+enum Request {
+    Append {
+        append: AppendRequest,
+        reply: oneshot::Sender<Result<Appended, StoreError>>,
+    },
+    /// A batch of an import (see [`crate::import`]); decided alone, never grouped with appends.
+    Import {
+        envelopes: Vec<Envelope>,
+        reply: oneshot::Sender<Result<Imported, ImportError>>,
+    },
 }
 
 /// Fields drop in order: the sled handle before the directory lock.
@@ -181,6 +189,8 @@ impl SledStore {
         let faults = tests::Faults::default();
         let writer = Writer {
             db: db.clone(),
+            import: (broken.is_none() && tip == Tip::EMPTY)
+                .then_some(ImportState { last_run: None }),
             tip,
             versions: HashMap::new(),
             broken,
@@ -225,7 +235,7 @@ impl SledStore {
     ) -> Result<oneshot::Receiver<Result<Appended, StoreError>>, StoreError> {
         ledger::validate(&stream, &events, &metadata)?;
         let (reply, answer) = oneshot::channel();
-        let request = Request {
+        let request = Request::Append {
             append: AppendRequest {
                 stream,
                 expected,
@@ -241,6 +251,31 @@ impl SledStore {
             .send(request)
             .map_err(|_| StoreError::Closed)?;
         Ok(answer)
+    }
+
+    /// Import one batch of another ledger's envelopes, keeping every field (see
+    /// [`crate::import`]). Only an empty store accepts an import; later batches must continue
+    /// the earlier ones through this same handle. Each batch is checked whole and then written
+    /// atomically with one flush, or refused with nothing written.
+    pub fn import(
+        &self,
+        envelopes: Vec<Envelope>,
+    ) -> impl Future<Output = Result<Imported, ImportError>> + Send {
+        let (reply, answer) = oneshot::channel();
+        let sent = self
+            .inner
+            .requests
+            .as_ref()
+            .ok_or(StoreError::Closed)
+            .and_then(|requests| {
+                requests
+                    .send(Request::Import { envelopes, reply })
+                    .map_err(|_| StoreError::Closed)
+            });
+        async move {
+            sent?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        }
     }
 
     fn read_stream_now(
@@ -448,6 +483,9 @@ fn load_tip(db: &sled::Db) -> Result<Tip, StoreError> {
 /// The single writer. Owns all writes and the stream-version cache.
 struct Writer {
     db: sled::Db,
+    /// `Some` while the store holds only imported events (it was empty when opened and has
+    /// taken no append since): imports are accepted.
+    import: Option<ImportState>,
     tip: Tip,
     /// Stream versions, loaded lazily from the index and kept up to date by the writer.
     versions: HashMap<StreamId, u64>,
@@ -515,6 +553,24 @@ impl Index for WriterIndex<'_> {
     }
 }
 
+struct ImportState {
+    /// The append the last imported batch ended in, which the next batch may continue.
+    last_run: Option<Run>,
+}
+
+impl ImportIndex for WriterIndex<'_> {
+    fn stream_version(&mut self, stream: &StreamId) -> Result<u64, StoreError> {
+        Index::stream_version(self, stream)
+    }
+
+    fn command_known(&mut self, id: CommandId) -> Result<bool, StoreError> {
+        Ok(Index::command(self, id)?.is_some())
+    }
+}
+
+/// An append waiting in the writer's queue, with its caller's reply channel.
+type Queued = (AppendRequest, oneshot::Sender<Result<Appended, StoreError>>);
+
 type Answer = (
     oneshot::Sender<Result<Appended, StoreError>>,
     Result<Appended, StoreError>,
@@ -525,21 +581,97 @@ impl Writer {
         let mut queue = Vec::new();
         // Ends when every sender is gone (the store was dropped).
         while let Ok(first) = requests.recv() {
-            queue.push(first);
-            while queue.len() < self.max_batch {
-                match requests.try_recv() {
-                    Ok(next) => queue.push(next),
-                    Err(_) => break,
+            let mut next = Some(first);
+            while let Some(request) = next.take() {
+                match request {
+                    Request::Append { append, reply } => queue.push((append, reply)),
+                    Request::Import { envelopes, reply } => {
+                        // Appends queued before the import go first, in their own batch.
+                        if !queue.is_empty() {
+                            self.commit(&mut queue);
+                        }
+                        let _caller_gone = reply.send(self.import(envelopes));
+                    }
+                }
+                if queue.len() < self.max_batch {
+                    next = requests.try_recv().ok();
                 }
             }
-            self.commit(&mut queue);
+            if !queue.is_empty() {
+                self.commit(&mut queue);
+            }
         }
     }
 
-    fn commit(&mut self, queue: &mut Vec<Request>) {
+    fn import(&mut self, envelopes: Vec<Envelope>) -> Result<Imported, ImportError> {
         if let Some(err) = &self.broken {
-            for request in queue.drain(..) {
-                let _caller_gone = request.reply.send(Err(err.clone()));
+            return Err(err.clone().into());
+        }
+        let Some(state) = &self.import else {
+            return Err(ImportError::NotEmpty {
+                head: self.tip.position,
+            });
+        };
+        let mut pending = HashMap::new();
+        let mut index = WriterIndex {
+            db: &self.db,
+            versions: &mut self.versions,
+            pending: &mut pending,
+        };
+        let checked =
+            import::check_batch(&mut index, self.tip, state.last_run.as_ref(), &envelopes)?;
+        if envelopes.is_empty() {
+            return Ok(Imported {
+                events: 0,
+                head: self.tip.position,
+                head_hash: self.tip.hash,
+            });
+        }
+        let mut batch = sled::Batch::default();
+        for env in &envelopes {
+            self.scratch.value.clear();
+            encode_stored_into(env, &mut self.scratch.value)?;
+            batch.insert(&keys::event(env.position), self.scratch.value.as_slice());
+            keys::stream_into(&env.stream_id, env.version, &mut self.scratch.key);
+            batch.insert(self.scratch.key.as_slice(), &env.position.to_be_bytes());
+        }
+        for run in &checked.commands {
+            self.scratch.value.clear();
+            codec::encode_into(&run.appended, &mut self.scratch.value).map_err(StoreError::from)?;
+            batch.insert(
+                &keys::command(run.command_id),
+                self.scratch.value.as_slice(),
+            );
+        }
+        if let Err(e) = self.persist(batch) {
+            self.reload();
+            // What reached the disk is unknown to this handle's run tracking: start afresh.
+            if let Some(state) = self.import.as_mut() {
+                state.last_run = None;
+            }
+            return Err(e.into());
+        }
+        self.tip = checked.tip;
+        self.versions.extend(checked.versions);
+        self.import = Some(ImportState {
+            last_run: checked.last_run,
+        });
+        self.committed.store(self.tip.position, Ordering::Release);
+        let events = envelopes.len() as u64;
+        if self.live.receiver_count() > 0 {
+            let _raced_away_is_fine = self.live.send(Published::from(envelopes));
+        }
+        Ok(Imported {
+            events,
+            head: self.tip.position,
+            head_hash: self.tip.hash,
+        })
+    }
+
+    fn commit(&mut self, queue: &mut Vec<Queued>) {
+        if let Some(err) = &self.broken {
+            for (_, reply) in queue.drain(..) {
+                let _caller_gone = reply.send(Err(err.clone()));
             }
             return;
         }
@@ -548,7 +680,7 @@ impl Writer {
         let mut published: Vec<Envelope> = Vec::new();
         let mut answers: Vec<Answer> = Vec::with_capacity(queue.len());
         let mut failure: Option<StoreError> = None;
-        for Request { append, reply } in queue.drain(..) {
+        for (append, reply) in queue.drain(..) {
             let mut index = WriterIndex {
                 db: &self.db,
                 versions: &mut self.versions,
@@ -591,6 +723,8 @@ impl Writer {
             return;
         }
         if !published.is_empty() {
+            // An ordinary append ends the window in which the store accepts imports.
+            self.import = None;
             // Readable from here on; then broadcast (subscriptions rely on this order).
             self.committed.store(self.tip.position, Ordering::Release);
             // Without subscribers, skip building the shared slice (a cheaper acknowledgement).
