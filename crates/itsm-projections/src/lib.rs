@@ -37,8 +37,8 @@
 //! - **Memory layout**: group, agent, service and user ids are interned to `u32`, times are `i64`
 //!   seconds, no descriptions or comments are kept; dashboards are counters, not ticket lists.
 //!   At 100 000 open incidents `Queues` + `SlaDashboard` estimate about 430 heap bytes per
-//!   ticket (snapshot about 100 bytes); a resolved or closed incident keeps about 375 bytes (its
-//!   queue record, so a reopen restores it, and its dashboard record, for late ratings and
+//!   ticket (snapshot about 100 bytes); a resolved or closed incident keeps about 280 bytes (a
+//!   parked queue record, so a reopen restores it, and its dashboard record, for late ratings and
 //!   reopens). `approximate_heap_bytes` on each model gives the figure for benches. The audit
 //!   index costs 40 bytes per envelope.
 

@@ -29,10 +29,11 @@
 //!
 //! # Memory
 //!
-//! One [`Ticket`] per incident (open, resolved or closed: a reopen must find its title, group
-//! and requester again; cancelled ones are dropped, nothing follows a cancel): about 100 bytes
-//! plus the title, ids interned as `u32`, times as `i64` seconds, no description or comments.
-//! Each open ticket is also in one or two `BTreeSet<u64>` queue indexes.
+//! One [`Ticket`] per open incident: about 110 bytes plus the title, ids interned as `u32`,
+//! times as `i64` seconds, no description or comments; each is also in one or two
+//! `BTreeSet<u64>` queue indexes. A resolved or closed incident is parked in a smaller record
+//! (title, ids, priority, breach flags) so a reopen can put it back; cancelled ones are dropped,
+//! nothing follows a cancel.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -66,6 +67,8 @@ pub const HOLD_PENALTY_SECS: i64 = 30 * 86_400;
 pub struct ClockMark {
     /// Due time in seconds while the clock runs; `None` while paused, stopped or not started.
     pub due: Option<i64>,
+    /// Paused: a re-target while paused records a due time, but the clock does not count.
+    pub paused: bool,
     pub warned: bool,
     pub breached: bool,
 }
@@ -133,6 +136,64 @@ impl Ticket {
             ClockKind::FirstResponse => Some(&mut self.first_response),
             ClockKind::Resolution => Some(&mut self.resolution),
             ClockKind::Ola { .. } => None,
+        }
+    }
+}
+
+/// A resolved or closed incident, out of every queue: what a reopen needs to put it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Parked {
+    title: Box<str>,
+    logged_at: i64,
+    requester: u32,
+    service: u32,
+    group: Option<u32>,
+    agent: Option<u32>,
+    priority: Priority,
+    status: Status,
+    first_response_breached: bool,
+    resolution_breached: bool,
+}
+
+impl Parked {
+    fn of(ticket: Ticket) -> Parked {
+        Parked {
+            title: ticket.title,
+            logged_at: ticket.logged_at,
+            requester: ticket.requester,
+            service: ticket.service,
+            group: ticket.group,
+            agent: ticket.agent,
+            priority: ticket.priority,
+            status: ticket.status,
+            first_response_breached: ticket.first_response.breached,
+            resolution_breached: ticket.resolution.breached,
+        }
+    }
+
+    fn ticket(&self) -> Ticket {
+        Ticket {
+            title: self.title.clone(),
+            logged_at: self.logged_at,
+            requester: self.requester,
+            service: self.service,
+            group: self.group,
+            agent: self.agent,
+            priority: self.priority,
+            status: self.status,
+            first_response: ClockMark {
+                due: None,
+                paused: false,
+                warned: false,
+                breached: self.first_response_breached,
+            },
+            resolution: ClockMark {
+                due: None,
+                paused: false,
+                warned: false,
+                breached: self.resolution_breached,
+            },
+            waiting_since: None,
         }
     }
 }
@@ -254,7 +315,10 @@ pub struct QueueCount {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queues {
     names: Interner,
+    /// Open incidents.
     tickets: BTreeMap<u64, Ticket>,
+    /// Resolved and closed incidents, compactly, for reopens.
+    parked: BTreeMap<u64, Parked>,
     by_group: BTreeMap<u32, BTreeSet<u64>>,
     by_agent: BTreeMap<u32, BTreeSet<u64>>,
     unassigned: BTreeSet<u64>,
@@ -269,9 +333,14 @@ fn time(secs: i64) -> Option<DateTime<Utc>> {
 }
 
 impl Queues {
-    /// The ticket record of an incident (open, resolved or closed).
-    pub fn ticket(&self, key: IncidentKey) -> Option<&Ticket> {
-        self.tickets.get(&key.number())
+    /// The ticket record of an incident (open, resolved or closed; a resolved or closed one has
+    /// no running clocks and no customer waiting).
+    pub fn ticket(&self, key: IncidentKey) -> Option<Ticket> {
+        let key = key.number();
+        self.tickets
+            .get(&key)
+            .cloned()
+            .or_else(|| self.parked.get(&key).map(Parked::ticket))
     }
 
     /// Number of open incidents in all queues.
@@ -485,7 +554,13 @@ impl Queues {
         let index_entries: usize = self.by_group.values().map(BTreeSet::len).sum::<usize>()
             + self.by_agent.values().map(BTreeSet::len).sum::<usize>()
             + self.unassigned.len();
-        tickets + index_entries * (8 * 3 / 2 + 16) + self.names.approximate_heap_bytes()
+        let parked_entry = std::mem::size_of::<u64>() + std::mem::size_of::<Parked>();
+        let parked: usize = self
+            .parked
+            .values()
+            .map(|parked| parked_entry * 3 / 2 + 16 + parked.title.len())
+            .sum();
+        tickets + parked + index_entries * (8 * 3 / 2 + 16) + self.names.approximate_heap_bytes()
     }
 
     fn apply_incident(&mut self, key: IncidentKey, event: &IncidentEvent) {
@@ -517,6 +592,33 @@ impl Queues {
             self.tickets.insert(key, ticket);
             self.index(key);
             return;
+        }
+        if let Some(parked) = self.parked.get_mut(&key) {
+            match event {
+                E::Reopened { .. } => {
+                    let ticket = parked.ticket();
+                    self.parked.remove(&key);
+                    self.tickets.insert(key, ticket);
+                }
+                E::Closed { .. } => {
+                    parked.status = Status::Closed;
+                    return;
+                }
+                E::Cancelled { .. } => {
+                    self.parked.remove(&key);
+                    return;
+                }
+                E::SlaBreached { clock, .. } => {
+                    match clock {
+                        ClockKind::FirstResponse => parked.first_response_breached = true,
+                        ClockKind::Resolution => parked.resolution_breached = true,
+                        ClockKind::Ola { .. } => {}
+                    }
+                    return;
+                }
+                // Nothing else changes what a queue shows of a resolved or closed incident.
+                _ => return,
+            }
         }
         if !self.tickets.contains_key(&key) {
             return;
@@ -608,21 +710,28 @@ impl Queues {
             E::SlaClockStarted { clock, due, .. } => self.with_clock(key, clock, |mark| {
                 *mark = ClockMark {
                     due: Some(secs(*due)),
+                    paused: false,
                     warned: false,
                     breached: false,
                 };
             }),
-            E::SlaClockPaused { clock, .. }
-            | E::SlaMet { clock, .. }
-            | E::SlaClockStopped { clock, .. } => {
-                self.with_clock(key, clock, |mark| mark.due = None);
+            E::SlaClockPaused { clock, .. } => self.with_clock(key, clock, |mark| {
+                mark.due = None;
+                mark.paused = true;
+            }),
+            E::SlaMet { clock, .. } | E::SlaClockStopped { clock, .. } => {
+                self.with_clock(key, clock, |mark| {
+                    mark.due = None;
+                    mark.paused = false;
+                });
             }
-            E::SlaClockResumed { clock, due, .. } => {
-                self.with_clock(key, clock, |mark| mark.due = Some(secs(*due)));
-            }
-            E::SlaClockRetargeted { clock, due, .. } => {
-                self.with_clock(key, clock, |mark| mark.due = due.map(secs));
-            }
+            E::SlaClockResumed { clock, due, .. } => self.with_clock(key, clock, |mark| {
+                mark.due = Some(secs(*due));
+                mark.paused = false;
+            }),
+            E::SlaClockRetargeted { clock, due, .. } => self.with_clock(key, clock, |mark| {
+                mark.due = if mark.paused { None } else { due.map(secs) };
+            }),
             E::SlaWarningRaised { clock, .. } => {
                 self.with_clock(key, clock, |mark| mark.warned = true);
             }
@@ -634,6 +743,14 @@ impl Queues {
             self.tickets.remove(&key);
         } else if moves {
             self.index(key);
+        }
+        if self
+            .tickets
+            .get(&key)
+            .is_some_and(|ticket| !ticket.status.is_open())
+            && let Some(ticket) = self.tickets.remove(&key)
+        {
+            self.parked.insert(key, Parked::of(ticket));
         }
     }
 

@@ -12,6 +12,7 @@ use itsm_incident::{Escalation, IncidentCommand, LinkTarget, ResolutionCode, Vis
 use itsm_kernel::{ChangeKey, Impact, IncidentKey, ProblemKey, Urgency};
 use itsm_problem::ProblemCommand;
 use itsm_projections::ReadModels;
+use itsm_projections::dashboard::{DashboardFilter, GroupBy, Period};
 use itsm_projections::queues::{QueueFilter, QueueSelector};
 use itsm_projections::views::IncidentView;
 use itsm_sla::{ClockKind, HoldReason};
@@ -334,6 +335,30 @@ fn agrees_with_deciders(models: &ReadModels, ledger: &Ledger) -> Result<(), Test
         .map(|c| c.open)
         .sum();
     prop_assert_eq!(in_group_or_unassigned, queues.open_count());
+    // Dashboard: volume, backlog at the end and latest ratings agree with the deciders.
+    let all_days = Period {
+        from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        to: chrono::NaiveDate::from_ymd_opt(2026, 4, 1).expect("date"),
+    };
+    let logged: Vec<&itsm_incident::LoggedIncident> = ledger.incidents.values().flatten().collect();
+    let open = logged.iter().filter(|i| i.status.is_open()).count();
+    let rated = logged.iter().filter(|i| !i.ratings.is_empty()).count();
+    let backlog = models
+        .dashboard
+        .backlog(all_days, &DashboardFilter::default());
+    prop_assert_eq!(
+        backlog.last().map(|(_, n)| *n),
+        Some(i64::try_from(open).expect("small"))
+    );
+    let totals = models
+        .dashboard
+        .report(all_days, GroupBy::Nothing, &DashboardFilter::default());
+    let volume = totals.first().map_or(0, |row| row.stats.volume);
+    prop_assert_eq!(volume, logged.len() as u64);
+    let csat: u64 = totals
+        .first()
+        .map_or(0, |row| row.stats.csat_distribution.iter().sum());
+    prop_assert_eq!(csat, rated as u64);
     for (key, state) in &ledger.problems {
         let known = models.known_errors.problem(ProblemKey::new(*key));
         prop_assert_eq!(known.map(|p| p.status), state.status());
