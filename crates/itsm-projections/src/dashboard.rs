@@ -96,7 +96,7 @@ pub struct DashTicket {
     pub priority: u8,
     pub group: u32,
     pub open: bool,
-    pub first_response_at: Option<i64>,
+    pub responded: bool,
     pub resolved_by: Option<u32>,
     /// The latest rating and the bucket it is counted in.
     pub rating: Option<(u8, BucketKey)>,
@@ -311,7 +311,7 @@ impl SlaDashboard {
                 priority: priority.level(),
                 group: NO_GROUP,
                 open: true,
-                first_response_at: None,
+                responded: false,
                 resolved_by: None,
                 rating: None,
             };
@@ -431,10 +431,10 @@ impl SlaDashboard {
     }
 
     fn first_response(&mut self, ticket: &mut DashTicket, at: DateTime<Utc>) {
-        if ticket.first_response_at.is_some() {
+        if ticket.responded {
             return;
         }
-        ticket.first_response_at = Some(at.timestamp());
+        ticket.responded = true;
         let took = at.timestamp() - ticket.logged_at;
         let key = self.key_of(ticket, at);
         let counters = self.bucket(key);
