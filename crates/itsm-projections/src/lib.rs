@@ -36,8 +36,8 @@
 //!   and offsets 0, 15 min, 30 min, 1 h, 2 h for P1..P5.
 //! - **Memory layout**: group, agent, service and user ids are interned to `u32`, times are `i64`
 //!   seconds, no descriptions or comments are kept; dashboards are counters, not ticket lists.
-//!   At 100 000 open incidents `Queues` + `SlaDashboard` estimate about 430 heap bytes per
-//!   ticket (snapshot about 100 bytes); a resolved or closed incident keeps about 280 bytes (a
+//!   At 100 000 open incidents `Queues` + `SlaDashboard` estimate about 410 heap bytes per
+//!   ticket (snapshot about 100 bytes); a resolved or closed incident keeps about 255 bytes (a
 //!   parked queue record, so a reopen restores it, and its dashboard record, for late ratings and
 //!   reopens). `approximate_heap_bytes` on each model gives the figure for benches. The audit
 //!   index costs 40 bytes per envelope.
