@@ -379,7 +379,7 @@ fn apply_all(models: &mut ReadModels, envelopes: &[itsm_eventstore::Envelope]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn incremental_equals_rebuild_equals_snapshot_restore(
