@@ -11,7 +11,7 @@ use itsm_projections::queues::{QueueCursor, QueueFilter, QueueSelector, QueueSta
 use itsm_sla::HoldReason;
 use support::*;
 
-fn models(ledger: &Ledger) -> ReadModels {
+fn read_models(ledger: &Ledger) -> ReadModels {
     let mut models = ReadModels::new();
     for envelope in &ledger.envelopes {
         models.apply_envelope(envelope).expect("decodes");
@@ -84,7 +84,7 @@ fn a_p3_about_to_breach_comes_before_a_fresh_p2() {
         445,
     );
     assign(&mut ledger, 2, "service-desk", None, 445);
-    let models = models(&ledger);
+    let models = read_models(&ledger);
     let now = t(475 - 30);
     // At 445: P3 due in 35 min -> 2 100 + 1 800 = 3 900; P2 due in 30 min -> 1 800 + 900 = 2 700.
     let page = models
@@ -93,9 +93,8 @@ fn a_p3_about_to_breach_comes_before_a_fresh_p2() {
     assert_eq!(keys(&page), vec![2, 1]);
     assert_eq!(page.items[0].score, 2_700);
     assert_eq!(page.items[1].score, 3_900);
-    // Twenty minutes later the P3 is due in 15 min (900 + 1 800 = 2 700 - ...): at 475 - 10 the
-    // P3 has 15 min left (2 700), the P2 10 min (1 500): still P2. At 478 the P2 is breached
-    // and first; the P3 now due in 2 min outranks a P2 logged at that moment.
+    // At 445 the P2's nearer deadline wins. At 475 the P3 is due in 5 minutes and a P2 logged
+    // at that moment (first response due in 30) comes after it; the older P2, due now, leads.
     log_with(
         &mut ledger,
         3,
@@ -105,21 +104,17 @@ fn a_p3_about_to_breach_comes_before_a_fresh_p2() {
         475,
     );
     assign(&mut ledger, 3, "service-desk", None, 475);
-    let models = support_models(&ledger);
+    let models = read_models(&ledger);
     let page = models
         .queues
         .queue(&desk(), &QueueFilter::default(), t(475), None, 10);
-    // P3 #1: due 480 -> 300 + 1 800 = 2 100; fresh P2 #3: due 505 -> 1 800 + 900 = 2 700;
-    // P2 #2 due 475 -> 0 + 900.
+    // P2 #2: due 475 -> 0 + 900; P3 #1: due 480 -> 300 + 1 800 = 2 100; fresh P2 #3: due 505
+    // -> 1 800 + 900 = 2 700.
     assert_eq!(keys(&page), vec![2, 1, 3]);
     assert_eq!(
         page.items.iter().map(|i| i.score).collect::<Vec<_>>(),
         vec![900, 2_100, 2_700]
     );
-}
-
-fn support_models(ledger: &Ledger) -> ReadModels {
-    models(ledger)
 }
 
 #[test]
@@ -155,7 +150,7 @@ fn a_customer_waiting_for_days_rises_above_a_fresh_p2_until_the_desk_answers() {
         now_minute,
     );
     assign(&mut ledger, 2, "service-desk", None, now_minute);
-    let models = models(&ledger);
+    let models = read_models(&ledger);
     let now = t(now_minute);
     let page = models
         .queues
@@ -174,7 +169,7 @@ fn a_customer_waiting_for_days_rises_above_a_fresh_p2_until_the_desk_answers() {
         &agent("bob"),
         t(now_minute),
     );
-    let models = support_models(&ledger);
+    let models = read_models(&ledger);
     let page = models
         .queues
         .queue(&desk(), &QueueFilter::default(), now, None, 10);
@@ -205,7 +200,7 @@ fn on_hold_sinks_until_the_customer_replies() {
         4,
     );
     assign(&mut ledger, 2, "service-desk", None, 4);
-    let page = models(&ledger)
+    let page = read_models(&ledger)
         .queues
         .queue(&desk(), &QueueFilter::default(), t(5), None, 10);
     // The P1 on hold has no running clock: fallback 4h after logging, + 30 days.
@@ -220,7 +215,7 @@ fn on_hold_sinks_until_the_customer_replies() {
         &requester("alice"),
         t(5),
     );
-    let page = models(&ledger)
+    let page = read_models(&ledger)
         .queues
         .queue(&desk(), &QueueFilter::default(), t(5), None, 10);
     // Fallback due 4h after logging, 5 min gone: 14 100 s; the P5's first response is due in
@@ -259,7 +254,7 @@ fn filters_select_by_status_priority_service_risk_and_breach() {
         0,
     );
     assign(&mut ledger, 3, "service-desk", None, 1);
-    let models = models(&ledger);
+    let models = read_models(&ledger);
     let now = t(40);
     let list = |filter: QueueFilter| {
         keys(&models.queues.queue(&desk(), &filter, now, None, 10))
@@ -336,7 +331,7 @@ fn pages_follow_cursors_without_duplicates_or_gaps() {
         log_with(&mut ledger, key, impact, urgency, sla(60, 480), at);
         assign(&mut ledger, key, "service-desk", None, at);
     }
-    let models = models(&ledger);
+    let models = read_models(&ledger);
     let now = t(30);
     let everything = models
         .queues
@@ -390,7 +385,7 @@ fn counts_follow_assignment_and_closed_or_cancelled_incidents_leave() {
     assign(&mut ledger, 1, "service-desk", Some("bob"), 1);
     assign(&mut ledger, 2, "service-desk", None, 1);
     assign(&mut ledger, 3, "network-l2", Some("bob"), 1);
-    let models_before = models(&ledger);
+    let models_before = read_models(&ledger);
     let q = &models_before.queues;
     assert_eq!(q.count(&desk()), 2);
     assert_eq!(q.count(&QueueSelector::Group(group("network-l2"))), 1);
@@ -424,7 +419,7 @@ fn counts_follow_assignment_and_closed_or_cancelled_incidents_leave() {
         &agent("bob"),
         t(6),
     );
-    let after = models(&ledger);
+    let after = read_models(&ledger);
     assert_eq!(after.queues.count(&desk()), 1);
     assert_eq!(after.queues.count(&QueueSelector::Agent(user("bob"))), 1);
     assert_eq!(after.queues.count(&QueueSelector::Unassigned), 0);
@@ -438,7 +433,7 @@ fn counts_follow_assignment_and_closed_or_cancelled_incidents_leave() {
         &requester("alice"),
         t(7),
     );
-    let reopened = models(&ledger);
+    let reopened = read_models(&ledger);
     assert_eq!(reopened.queues.count(&desk()), 2);
     assert!(
         reopened
