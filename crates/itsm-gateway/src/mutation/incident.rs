@@ -1,20 +1,25 @@
 //! Incident mutations.
 
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, OneofObject, SimpleObject};
 use itsm_app::CommandResult;
-use itsm_app::desk::NewIncident;
+use itsm_app::desk::{EscalateTo, NewIncident};
 use itsm_app::stream;
 use itsm_eventstore::EventStore;
+use itsm_incident::{Attachment, LinkTarget};
 use itsm_kernel::{CustomerTier, IncidentKey};
 use itsm_projections::views::IncidentView;
 
-use crate::auth::require;
+use crate::auth::{Principal, require};
 use crate::error::{ApiError, ApiResult};
 use crate::query::state;
 use crate::query::ticket::IncidentNode;
+use crate::roles::Access;
 use crate::scalar::Position;
 use crate::state::AppState;
-use crate::types::{ContactChannel, ImpactLevel, Tier, UrgencyLevel, id, key};
+use crate::types::{
+    CommentVisibility, ContactChannel, ImpactLevel, OnHoldReason, ResolutionCategory, Tier,
+    UrgencyLevel, id, key,
+};
 
 #[derive(Default)]
 pub struct IncidentMutations;
@@ -47,6 +52,153 @@ pub struct LogIncidentInput {
 pub struct IncidentKeyInput {
     /// `INC-<n>`.
     pub key: async_graphql::ID,
+}
+
+#[derive(InputObject)]
+pub struct AssignIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    /// The assignment group; a group that receives the ticket starts its OLA clock.
+    pub group: Option<String>,
+    /// The agent who works it.
+    pub agent: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct PutIncidentOnHoldInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub reason: OnHoldReason,
+}
+
+/// Where an escalation goes: exactly one of the two.
+#[derive(OneofObject)]
+pub enum EscalationTarget {
+    /// Functional: the ticket moves to this (next-tier) group, whose OLA clock starts.
+    Group(String),
+    /// Hierarchical: this manager is notified; the ticket stays where it is.
+    Manager(String),
+}
+
+#[derive(InputObject)]
+pub struct EscalateIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub to: EscalationTarget,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct ReprioritizeIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub impact: ImpactLevel,
+    pub urgency: UrgencyLevel,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct ResolveIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub code: ResolutionCategory,
+    pub notes: String,
+}
+
+#[derive(InputObject)]
+pub struct ReopenIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct CancelIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct CommentOnIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub text: String,
+    /// Requesters may only comment publicly.
+    #[graphql(default_with = "CommentVisibility::Public")]
+    pub visibility: CommentVisibility,
+}
+
+#[derive(InputObject)]
+pub struct AttachFileToIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    /// The file name shown to people.
+    pub name: String,
+    /// Identifies the bytes, e.g. `blake3:<hex>`.
+    pub content_hash: String,
+    /// Where the bytes are stored (the incident never holds them).
+    pub uri: String,
+    /// Bytes, as a decimal string (may exceed a 32-bit `Int`).
+    pub size_bytes: String,
+}
+
+/// What an incident is linked to: exactly one of the two.
+#[derive(OneofObject)]
+pub enum IncidentLinkTarget {
+    /// `PRB-<n>`: the problem investigating its cause.
+    Problem(ID),
+    /// `CHG-<n>`: a change that caused or fixes it.
+    Change(ID),
+}
+
+#[derive(InputObject)]
+pub struct LinkIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub target: IncidentLinkTarget,
+}
+
+#[derive(InputObject)]
+pub struct DeclareMajorIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct LinkToMajorIncidentInput {
+    /// `INC-<n>`: the child.
+    pub key: ID,
+    /// `INC-<n>`: the major incident it belongs to.
+    pub parent: ID,
+}
+
+#[derive(InputObject)]
+pub struct RateIncidentInput {
+    /// `INC-<n>`.
+    pub key: ID,
+    /// 1 (poor) to 5 (excellent).
+    pub score: i32,
+    #[graphql(default)]
+    pub comment: String,
+}
+
+/// For an `own` row of the role table: someone else's incident does not exist for the caller
+/// (`NOT_FOUND`, like an unknown key), so its existence does not leak.
+async fn check_own(
+    state: &AppState,
+    principal: &Principal,
+    access: Access,
+    key: IncidentKey,
+) -> Result<(), ApiError> {
+    if access == Access::Own {
+        let incident = state.desk.load_incident(key).await?;
+        if incident.requester != principal.user {
+            return Err(ApiError::NotFound(format!("incident {key}")));
+        }
+    }
+    Ok(())
 }
 
 /// The payload of a command on incident `key`: its view folded from the stream.
@@ -119,6 +271,318 @@ impl IncidentMutations {
         let result = state
             .desk
             .acknowledge(key, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Gives the incident to a group and/or an agent.
+    async fn assign_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "assignIncident")?;
+        let key = key(&input.key)?;
+        let group = input.group.as_deref().map(|g| id("group", g)).transpose()?;
+        let agent = input.agent.as_deref().map(|a| id("agent", a)).transpose()?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .assign(key, group, agent, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// The assigned agent starts working on it.
+    async fn start_work_on_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: IncidentKeyInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "startWorkOnIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .start_work(key, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Waits for the customer, a vendor or a change; the policy says which reasons pause the
+    /// clocks.
+    async fn put_incident_on_hold(
+        &self,
+        ctx: &Context<'_>,
+        input: PutIncidentOnHoldInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "putIncidentOnHold")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .put_on_hold(key, input.reason.into(), &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Back to work after a hold; paused clocks run again.
+    async fn resume_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: IncidentKeyInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "resumeIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .resume(key, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Functional escalation (to the next-tier group) or hierarchical (notify a manager).
+    async fn escalate_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: EscalateIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "escalateIncident")?;
+        let key = key(&input.key)?;
+        let to = match &input.to {
+            EscalationTarget::Group(group) => EscalateTo::Group(id("to.group", group)?),
+            EscalationTarget::Manager(manager) => EscalateTo::Manager(id("to.manager", manager)?),
+        };
+        let state = state(ctx);
+        let result = state
+            .desk
+            .escalate(key, to, input.reason, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// New impact and urgency: the priority follows, and every running clock is re-targeted
+    /// under the policy of the new priority.
+    async fn reprioritize_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: ReprioritizeIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "reprioritizeIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .reprioritize(
+                key,
+                input.impact.into(),
+                input.urgency.into(),
+                input.reason,
+                &principal.actor(),
+            )
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Service restored: every active clock reaches its goal.
+    async fn resolve_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: ResolveIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "resolveIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .resolve(key, input.code.into(), input.notes, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Closes a resolved incident; a requester confirms the resolution of their own this way.
+    async fn close_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: IncidentKeyInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, access) = require(ctx, "closeIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        check_own(state, principal, access, key).await?;
+        let result = state
+            .desk
+            .close(key, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Reopens a resolved or closed incident: a new run of the resolution clock starts.
+    async fn reopen_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: ReopenIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "reopenIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .reopen(key, input.reason, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Cancels an open incident (logged by mistake, a duplicate); final.
+    async fn cancel_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "cancelIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .cancel(key, input.reason, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Adds a public or internal comment; a requester comments publicly on their own
+    /// incidents only.
+    async fn comment_on_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: CommentOnIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, access) = require(ctx, "commentOnIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        check_own(state, principal, access, key).await?;
+        let result = state
+            .desk
+            .comment(key, input.text, input.visibility.into(), &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Records a reference to a stored file.
+    async fn attach_file_to_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: AttachFileToIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "attachFileToIncident")?;
+        let key = key(&input.key)?;
+        let size_bytes = input.size_bytes.parse::<u64>().map_err(|_| {
+            ApiError::Validation(format!(
+                "sizeBytes: {:?} is not a decimal byte count",
+                input.size_bytes
+            ))
+        })?;
+        let attachment = Attachment {
+            name: input.name,
+            content_hash: input.content_hash,
+            uri: input.uri,
+            size_bytes,
+        };
+        let state = state(ctx);
+        let result = state
+            .desk
+            .attach_file(key, attachment, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Links the incident to a problem or a change, which must exist. (To link it on the
+    /// problem's side as well, use `linkProblemIncident`.)
+    async fn link_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "linkIncident")?;
+        let key = key(&input.key)?;
+        let target = match &input.target {
+            IncidentLinkTarget::Problem(problem) => {
+                LinkTarget::Problem(crate::types::key(problem)?)
+            }
+            IncidentLinkTarget::Change(change) => LinkTarget::Change(crate::types::key(change)?),
+        };
+        let state = state(ctx);
+        let result = state
+            .desk
+            .link(key, target, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Makes the incident a major incident, which others can join as children.
+    async fn declare_major_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: DeclareMajorIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "declareMajorIncident")?;
+        let key = key(&input.key)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .declare_major(key, input.reason, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// Makes the incident a child of an existing major incident.
+    async fn link_to_major_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkToMajorIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, _) = require(ctx, "linkToMajorIncident")?;
+        let key = key(&input.key)?;
+        let parent = crate::types::key(&input.parent)?;
+        let state = state(ctx);
+        let result = state
+            .desk
+            .link_to_major(key, parent, &principal.actor())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(incident_payload(state, key, &result).await?)
+    }
+
+    /// The requester rates the resolution of their own incident (1..5), once.
+    async fn rate_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: RateIncidentInput,
+    ) -> ApiResult<IncidentPayload> {
+        let (principal, access) = require(ctx, "rateIncident")?;
+        let key = key(&input.key)?;
+        let score = u8::try_from(input.score)
+            .map_err(|_| ApiError::Validation(format!("score: {} is not 1..5", input.score)))?;
+        let state = state(ctx);
+        check_own(state, principal, access, key).await?;
+        let result = state
+            .desk
+            .rate(key, score, input.comment, &principal.actor())
             .await
             .map_err(ApiError::from)?;
         Ok(incident_payload(state, key, &result).await?)
