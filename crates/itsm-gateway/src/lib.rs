@@ -23,6 +23,8 @@
 
 mod auth;
 mod error;
+mod limits;
+mod metrics;
 mod mutation;
 mod query;
 pub mod roles;
@@ -33,8 +35,13 @@ mod state;
 mod subscription;
 mod types;
 
-pub use auth::{Principal, Tokens, token_hash};
+pub use auth::{
+    IssuedToken, NewToken, Principal, Tokens, access_stream, bootstrap_actor, issue_token,
+    new_secret, revoke_token, token_hash,
+};
 pub use error::ApiError;
 pub use schema::{DeskSchema, build_schema, sdl};
 pub use server::app;
-pub use state::{AppState, Limits};
+pub use limits::RateLimiter;
+pub use metrics::{Gauges, Metrics, Outcome};
+pub use state::{AppState, Limits, Running, TokenFollower};

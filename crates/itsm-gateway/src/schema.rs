@@ -3,7 +3,9 @@
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
-use crate::mutation::{CatalogMutations, ChangeMutations, IncidentMutations, ProblemMutations};
+use crate::mutation::{
+    AccessMutations, CatalogMutations, ChangeMutations, IncidentMutations, ProblemMutations,
+};
 use crate::query::{LedgerQueries, TicketQueries};
 use crate::state::{AppState, Limits};
 use crate::subscription::LedgerSubscriptions;
@@ -17,6 +19,7 @@ pub struct MutationRoot(
     ProblemMutations,
     ChangeMutations,
     CatalogMutations,
+    AccessMutations,
 );
 
 #[derive(MergedSubscription, Default)]

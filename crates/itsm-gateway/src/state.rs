@@ -13,6 +13,8 @@ use itsm_kernel::ServiceId;
 use itsm_projections::{ProjectionRunner, RunnerConfig, RunnerError};
 
 use crate::auth::Tokens;
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
 
 /// Request limits; each refusal is a GraphQL error with code `LIMIT_EXCEEDED`.
 #[derive(Debug, Clone)]
@@ -23,6 +25,10 @@ pub struct Limits {
     pub max_page_size: usize,
     /// Longest `atLeast` wait for the read models.
     pub max_wait: Duration,
+    /// Requests per second each token may make on average (HTTP 429 beyond).
+    pub rate_per_second: f64,
+    /// Requests each token may make at once.
+    pub rate_burst: u32,
 }
 
 impl Default for Limits {
@@ -33,6 +39,8 @@ impl Default for Limits {
             max_complexity: 2_000,
             max_page_size: 200,
             max_wait: Duration::from_secs(5),
+            rate_per_second: 50.0,
+            rate_burst: 100,
         }
     }
 }
@@ -46,6 +54,8 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    pub rate: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -85,6 +95,28 @@ impl ChangeLookup for CalendarLookup {
 pub struct Running {
     pub state: AppState,
     pub processes: ProcessHandle,
+    /// Keeps the token table following the ledger; dropping it stops the follower.
+    pub token_follower: TokenFollower,
+}
+
+/// The task that applies access events to [`AppState::tokens`] as they are appended. Aborted
+/// on drop, like the process managers.
+#[derive(Debug)]
+pub struct TokenFollower(tokio::task::JoinHandle<()>);
+
+impl TokenFollower {
+    /// Stops the follower and waits until it (and the store handle it holds) is gone.
+    pub async fn stop(self) {
+        self.0.abort();
+        // The Drop below aborts again, which is harmless.
+        let _aborted = (&mut { self }.0).await;
+    }
+}
+
+impl Drop for TokenFollower {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for Running {
@@ -97,8 +129,9 @@ impl std::fmt::Debug for Running {
 
 impl AppState {
     /// Wires a desk around `store`: the command bus, the projection runner (resumed from its
-    /// snapshot), the desk with the change-calendar lookup, and the process managers (SLA
-    /// timers, auto-close, problem follow-up). Must run inside a tokio runtime.
+    /// snapshot), the desk with the change-calendar lookup, the process managers (SLA
+    /// timers, auto-close, problem follow-up), and the token table restored from the `access`
+    /// stream and following it. Must run inside a tokio runtime.
     pub async fn start(
         store: Arc<SledStore>,
         clock: Arc<dyn Clock>,
@@ -115,16 +148,25 @@ impl AppState {
         });
         let desk = Desk::new(bus.clone(), lookup);
         let handle = ProcessManagers::start(&bus, &store, &clock, processes);
+        // Subscribe before the first read, so no access event falls between the two.
+        let subscription = store.subscribe_all(store.head() + 1);
+        let tokens = Arc::new(Tokens::default());
+        tokens.catch_up(&*store).await?;
+        let follower = TokenFollower(tokens.follow(Arc::clone(&store), subscription));
+        let rate = Arc::new(RateLimiter::new(limits.rate_per_second, limits.rate_burst));
         Ok(Running {
             state: AppState {
                 store,
                 desk,
                 runner,
-                tokens: Arc::new(Tokens::default()),
+                tokens,
                 clock,
                 limits,
+                rate,
+                metrics: Arc::default(),
             },
             processes: handle,
+            token_follower: follower,
         })
     }
 }
