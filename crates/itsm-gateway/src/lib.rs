@@ -20,6 +20,10 @@
 //! - Mutations answer with the view folded from the ticket's own stream plus the ledger
 //!   `position`; queries take `atLeast: Position` to wait (bounded) for the read models to reach
 //!   a write, so clients read their own writes without giving up CQRS.
+//! - Bearer tokens are ledger facts (`itsm_access`, stream `access`, BLAKE3 hashes only): the
+//!   token table is restored at start and follows the ledger, so tokens issued or revoked by
+//!   GraphQL or the CLI take effect at once. Limits (body size, depth, complexity, per-token
+//!   rate) refuse with a coded GraphQL error before anything is executed; see `server`.
 
 mod auth;
 mod error;

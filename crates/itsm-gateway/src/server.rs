@@ -9,7 +9,7 @@
 //! | body larger than `Limits::max_body_bytes` | `LIMIT_EXCEEDED` | 413 |
 //! | content type not `application/json`, malformed JSON, no query | `VALIDATION` | 400 |
 //! | unknown, revoked or expired bearer token | `UNAUTHENTICATED` | 200 |
-//! | more than the token's rate (`Limits::rate_per_second`, `rate_burst`) | `LIMIT_EXCEEDED` | 429 |
+//! | more than the token's rate (`Limits::rate_per_second`, `rate_burst`; all anonymous requests share one bucket) | `LIMIT_EXCEEDED` | 429 |
 //! | query too deep or too complex | `LIMIT_EXCEEDED` | 200 |
 //! | any other parse or validation error (wrongly typed variables, unknown fields) | `VALIDATION` | 200 |
 //!
@@ -38,6 +38,10 @@ use crate::error::ApiError;
 use crate::metrics::Gauges;
 use crate::schema::{DeskSchema, build_schema};
 use crate::state::AppState;
+
+/// The rate-limit bucket all requests without a token share (no BLAKE3 output is all zeros in
+/// practice).
+const ANONYMOUS: [u8; 32] = [0; 32];
 
 #[derive(Clone)]
 struct Server {
@@ -263,6 +267,20 @@ async fn handle(server: &Server, headers: &HeaderMap, body: Body) -> (&'static s
             );
         }
         request = request.data(principal);
+    } else if let Err(wait) = server.state.rate.check(&ANONYMOUS, Instant::now()) {
+        // Anonymous callers can only introspect, but they share one bucket so that they
+        // cannot flood the server either.
+        tracing::debug!(?wait, "rate limit for anonymous requests");
+        return (
+            operation,
+            Handled::Refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiError::LimitExceeded(format!(
+                    "anonymous requests exceeded {} per second (burst {})",
+                    server.state.limits.rate_per_second, server.state.limits.rate_burst
+                )),
+            ),
+        );
     }
     let response = with_codes(server.schema.execute(request).await);
     (operation, Handled::Executed(response))

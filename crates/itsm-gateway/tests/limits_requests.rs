@@ -204,4 +204,13 @@ async fn each_token_has_its_own_request_rate() {
     let (status, other) = desk.post(Some(Role::Auditor), &me).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(other["data"]["me"]["user"], "auditor.user", "{other}");
+    // Anonymous callers share one bucket.
+    let typename = json!({ "query": "{ __typename }" });
+    for _ in 0..3 {
+        let (status, response) = desk.post(None, &typename).await;
+        assert_eq!(status, StatusCode::OK, "{response}");
+    }
+    let (status, refused) = desk.post(None, &typename).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&refused), Some("LIMIT_EXCEEDED"), "{refused}");
 }
