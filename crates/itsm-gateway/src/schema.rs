@@ -6,12 +6,21 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 use crate::mutation::{
     AccessMutations, CatalogMutations, ChangeMutations, IncidentMutations, ProblemMutations,
 };
-use crate::query::{LedgerQueries, TicketQueries};
+use crate::query::{
+    CatalogQueries, LedgerQueries, ListQueries, QueueQueries, SlaQueries, TicketQueries,
+};
 use crate::state::{AppState, Limits};
 use crate::subscription::LedgerSubscriptions;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(TicketQueries, LedgerQueries);
+pub struct QueryRoot(
+    TicketQueries,
+    ListQueries,
+    QueueQueries,
+    SlaQueries,
+    CatalogQueries,
+    LedgerQueries,
+);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(

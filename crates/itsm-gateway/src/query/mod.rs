@@ -1,10 +1,19 @@
 //! Queries over the read models and the ledger. Every query takes `atLeast` (wait, bounded,
 //! until the read models reached a position) and, where it makes sense, `asOf` (as it was).
 
+mod catalog;
 mod ledger;
+mod list;
+pub mod page;
+pub mod queue;
+mod sla;
 pub mod ticket;
 
+pub use catalog::CatalogQueries;
 pub use ledger::LedgerQueries;
+pub use list::ListQueries;
+pub use queue::QueueQueries;
+pub use sla::SlaQueries;
 pub use ticket::TicketQueries;
 
 use async_graphql::Context;
