@@ -44,8 +44,8 @@ pub use auth::{
     new_secret, revoke_token, token_hash,
 };
 pub use error::ApiError;
-pub use schema::{DeskSchema, build_schema, sdl};
-pub use server::app;
 pub use limits::RateLimiter;
 pub use metrics::{Gauges, Metrics, Outcome};
+pub use schema::{DeskSchema, build_schema, sdl};
+pub use server::app;
 pub use state::{AppState, Limits, Running, TokenFollower};
