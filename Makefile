@@ -5,7 +5,7 @@ DATA ?= ./data
 # cargo-nextest runs tests in parallel processes; fall back to `cargo test` where it is missing.
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: test fmt-check lint test-all fmt run bench bench-quick build
+.PHONY: test fmt-check lint test-all fmt run schema bench bench-quick build
 
 test: fmt-check lint test-all
 
@@ -29,9 +29,15 @@ fmt:
 build:
 	$(CARGO) build --release --locked -p itsm-cli
 
-# Builds in release mode and runs the ledger demo against an embedded sled store in $(DATA).
+# Builds in release mode and serves GraphQL on http://127.0.0.1:8080/graphql from the sled store
+# in $(DATA). On the first start it seeds the demo data and prints an admin token (once).
 run: build
-	./target/release/ledgerdesk --data $(DATA) demo
+	./target/release/ledgerdesk --data $(DATA) serve --demo
+
+# Regenerates schema/schema.graphql from the code (the SDL test fails when they drift).
+schema:
+	$(CARGO) run --locked --quiet -p itsm-cli -- schema > schema/schema.graphql.tmp
+	mv schema/schema.graphql.tmp schema/schema.graphql
 
 # Full benchmarks (minutes). Figures go to docs/PERFORMANCE.md.
 bench:

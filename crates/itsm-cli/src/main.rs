@@ -1,20 +1,29 @@
 //! `ledgerdesk`: the operator's command line for a Ledgerdesk data directory.
 //!
 //! Every command that touches data takes `--data DIR` (default `./data`, or `LEDGERDESK_DATA`).
-//! sled lets one process at a time open a directory; a second one gets a clear message and exit
-//! code 2 instead of a lock error.
+//! sled lets one process at a time open a directory; a second one (say `token create` while
+//! `serve` runs) gets a clear message and exit code 2 instead of a lock error.
+//!
+//! Exit codes: 0 success, 1 the ledger (or an import file) did not verify, 2 anything else
+//! (bad arguments, directory in use, I/O).
 //!
 //! Architecture invariant: the CLI holds no business rules. It builds commands, sends them
 //! through `itsm-app`'s command bus, and prints what the ledger says.
 
 mod demo;
 mod ledger;
+mod serve;
+mod token;
+mod transfer;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
 use itsm_eventstore::{SledConfig, SledStore, StoreError};
+use itsm_kernel::Role;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,11 +41,48 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Play a short service-desk story through the real deciders into the ledger, print the
-    /// events it wrote and verify the hash chain.
-    Demo,
+    /// Serve the GraphQL API (and its in-browser IDE) at /graphql, and /healthz, on --data.
+    Serve {
+        /// Address to listen on (port 0: any free port; the bound address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seed the demo data first if the ledger is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Seed realistic demo data: services with calendars in three time zones, SLA policies,
+    /// weeks of incident, problem and change history (recorded at past times), then a short
+    /// story at the present moment; print a summary and verify the hash chain.
+    Demo {
+        /// Incidents spread over the weeks of history.
+        #[arg(long, default_value_t = demo::Options::default().incidents)]
+        incidents: u32,
+        /// Weeks of history before now.
+        #[arg(long, default_value_t = demo::Options::default().weeks)]
+        weeks: u32,
+    },
+    /// Manage bearer tokens (offline: refused while a server holds the directory).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Re-walk the hash chain and the stream index; exit 1 at the first defect.
     Verify,
+    /// Rebuild the read models from position 1 and save them as a fresh snapshot.
+    Rebuild,
+    /// Write the whole ledger as JSON Lines, losslessly (hashes, hex payloads).
+    Export {
+        /// The file to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fill an empty data directory from an export; the chain is re-checked as it goes.
+    Import {
+        /// A file written by `ledgerdesk export`.
+        file: PathBuf,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
     /// Print the ledger, one event per line.
     Events {
         /// First position to print.
@@ -49,6 +95,49 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token and print its secret once.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Unique token name (for revocation and the audit log).
+        #[arg(long)]
+        name: String,
+        /// The user the token acts as (default: the token name).
+        #[arg(long)]
+        user: Option<String>,
+        /// Expiry, RFC 3339 (e.g. 2027-01-31T00:00:00Z); default: until revoked.
+        #[arg(long)]
+        expires: Option<DateTime<Utc>>,
+    },
+}
+
+/// The roles of docs/ROLES.md, as typed on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum RoleArg {
+    Requester,
+    Agent,
+    ChangeManager,
+    ServiceManager,
+    Auditor,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Requester => Role::Requester,
+            RoleArg::Agent => Role::Agent,
+            RoleArg::ChangeManager => Role::ChangeManager,
+            RoleArg::ServiceManager => Role::ServiceManager,
+            RoleArg::Auditor => Role::Auditor,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
 }
 
 /// Why a command failed, with the exit code it gets.
@@ -90,11 +179,31 @@ fn open(data: &PathBuf) -> Result<SledStore, CliError> {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Schema = cli.command {
+        print!("{}", itsm_gateway::sdl());
+        return Ok(());
+    }
     let store = open(&cli.data)?;
     match cli.command {
-        Command::Demo => demo::run(store, &cli.data).await,
+        Command::Serve { listen, demo } => serve::run(store, &cli.data, listen, demo).await,
+        Command::Demo { incidents, weeks } => {
+            demo::run(store, &cli.data, demo::Options { incidents, weeks }).await
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    role,
+                    name,
+                    user,
+                    expires,
+                },
+        } => token::create(store, role.into(), name, user, expires).await,
         Command::Verify => ledger::verify(&store).await,
+        Command::Rebuild => ledger::rebuild(&store).await,
+        Command::Export { out } => transfer::export(&store, &out).await,
+        Command::Import { file } => transfer::import(&store, &file).await,
         Command::Events { from, limit, json } => ledger::print(&store, from, limit, json).await,
+        Command::Schema => Ok(()),
     }
 }
 

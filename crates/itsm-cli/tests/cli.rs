@@ -42,11 +42,17 @@ fn count_of(events: &[Value], event_type: &str) -> usize {
 }
 
 #[test]
-fn the_demo_writes_a_verified_story_and_a_second_run_adds_another() {
+fn the_demo_writes_weeks_of_verified_history_at_past_times_and_a_second_run_adds_the_story() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let first = ledgerdesk(dir.path(), &["demo"]);
+    let started = chrono::Utc::now();
+    let first = ledgerdesk(dir.path(), &["demo", "--incidents", "40"]);
     assert!(first.status.success(), "demo failed: {}", stderr(&first));
     assert!(stdout(&first).contains("ledger ok"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("manual clock"),
+        "the output says how past times are made: {}",
+        stdout(&first)
+    );
 
     let after_first = events(dir.path());
     let positions: Vec<u64> = after_first
@@ -58,17 +64,32 @@ fn the_demo_writes_a_verified_story_and_a_second_run_adds_another() {
         (1..=positions.len() as u64).collect::<Vec<_>>(),
         "positions are gap-free from 1"
     );
+    // The catalog: three calendars in three time zones, services, policies per priority x tier.
+    assert_eq!(count_of(&after_first, "CalendarDefined"), 3);
+    assert_eq!(count_of(&after_first, "ServiceDefined"), 3);
+    assert_eq!(count_of(&after_first, "SlaPolicyDefined"), 30);
+    let zones: Vec<String> = after_first
+        .iter()
+        .filter(|e| e["type"] == "CalendarDefined")
+        .map(|e| e["payload"].to_string())
+        .collect();
+    for zone in ["Europe/Berlin", "America/New_York", "Asia/Tokyo"] {
+        assert!(zones.iter().any(|z| z.contains(zone)), "{zone}: {zones:?}");
+    }
+    // History with breaches, escalations, CSAT, problems and changes.
+    assert!(count_of(&after_first, "IncidentLogged") > 30);
     for event_type in [
-        "CalendarDefined",
-        "ServiceDefined",
-        "IncidentLogged",
-        "IncidentResolved",
+        "IncidentSlaBreached",
+        "IncidentSlaWarningRaised",
+        "IncidentEscalatedFunctionally",
         "IncidentRated",
+        "IncidentClosed",
         "ProblemWorkaroundDocumented",
         "ChangeAuthorized",
         "ChangeScheduled",
+        "ChangeImplemented",
     ] {
-        assert_eq!(count_of(&after_first, event_type), 1, "{event_type}");
+        assert!(count_of(&after_first, event_type) > 0, "{event_type}");
     }
     assert!(
         after_first
@@ -76,6 +97,27 @@ fn the_demo_writes_a_verified_story_and_a_second_run_adds_another() {
             .all(|e| e["payload"].get("undecodable").is_none()),
         "every payload decodes"
     );
+    // Past timestamps, in ledger order, ending no later than now.
+    let times: Vec<chrono::DateTime<chrono::Utc>> = after_first
+        .iter()
+        .map(|e| {
+            e["recorded_at"]
+                .as_str()
+                .expect("recorded_at")
+                .parse()
+                .expect("RFC 3339")
+        })
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "time never goes back"
+    );
+    assert!(
+        times[0] < started - chrono::TimeDelta::days(21),
+        "{}",
+        times[0]
+    );
+    assert!(*times.last().expect("events") <= chrono::Utc::now());
 
     let second = ledgerdesk(dir.path(), &["demo"]);
     assert!(
@@ -83,12 +125,24 @@ fn the_demo_writes_a_verified_story_and_a_second_run_adds_another() {
         "second demo failed: {}",
         stderr(&second)
     );
-    assert!(stdout(&second).contains("INC-2"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("No room for history"),
+        "{}",
+        stdout(&second)
+    );
     let after_second = events(dir.path());
-    // The catalog is defined once; the story's tickets twice, with new keys.
-    assert_eq!(count_of(&after_second, "CalendarDefined"), 1);
-    assert_eq!(count_of(&after_second, "IncidentLogged"), 2);
-    assert!(after_second.iter().any(|e| e["stream"] == "change-2"));
+    // The catalog is defined once; the second run adds only the present-day story.
+    assert_eq!(count_of(&after_second, "CalendarDefined"), 3);
+    assert_eq!(
+        count_of(&after_second, "IncidentLogged"),
+        count_of(&after_first, "IncidentLogged") + 1
+    );
+    let story_incident = format!("INC-{}", count_of(&after_second, "IncidentLogged"));
+    assert!(
+        stdout(&second).contains(&story_incident),
+        "{}",
+        stdout(&second)
+    );
 
     let verify = ledgerdesk(dir.path(), &["verify"]);
     assert!(
