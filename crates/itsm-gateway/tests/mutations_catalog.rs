@@ -10,19 +10,37 @@ use itsm_sla::HoldReason;
 use serde_json::{Value, json};
 use support::{TestDesk, error_code};
 
+/// Every entry a catalog payload can carry.
+const PAYLOAD: &str = "position \
+    service { id name owner criticality active } \
+    calendar { name revision timezone workingHours { day start end } holidays } \
+    slaPolicy { name revision firstResponseMinutes resolutionMinutes warningPercent pauseOn calendar ola { group minutes } } \
+    freezeWindow { name service from to cancelled }";
+
 /// Runs `op(input: $input)` with an `input` of GraphQL type `input_type` as `role`.
 async fn call(desk: &TestDesk, role: Role, op: &str, input_type: &str, input: Value) -> Value {
-    let query = format!("mutation($input: {input_type}!) {{ {op}(input: $input) {{ position }} }}");
+    let query =
+        format!("mutation($input: {input_type}!) {{ {op}(input: $input) {{ {PAYLOAD} }} }}");
     desk.gql(role, &query, json!({ "input": input })).await
 }
 
-/// Asserts that `op` succeeded with a position.
-fn ok(response: &Value, op: &str) {
+/// Asserts that `op` succeeded with a position and returns its payload.
+fn ok<'a>(response: &'a Value, op: &str) -> &'a Value {
     assert_eq!(response["errors"], Value::Null, "{op}: {response}");
+    let payload = &response["data"][op];
     assert!(
-        response["data"][op]["position"].as_str().is_some(),
+        payload["position"].as_str().is_some(),
         "{op} answers a position: {response}"
     );
+    payload
+}
+
+/// The entries a payload carries besides `position`.
+fn entries(payload: &Value) -> Vec<&str> {
+    ["service", "calendar", "slaPolicy", "freezeWindow"]
+        .into_iter()
+        .filter(|entry| !payload[*entry].is_null())
+        .collect()
 }
 
 /// Asserts that `op` is refused with `code`.
@@ -137,7 +155,15 @@ async fn a_service_manager_defines_and_revises_calendars() {
         json!({ "name": "berlin", "calendar": office_hours("Europe/Berlin") }),
     )
     .await;
-    ok(&defined, "defineCalendar");
+    let payload = ok(&defined, "defineCalendar");
+    assert_eq!(entries(payload), ["calendar"]);
+    assert_eq!(payload["calendar"]["revision"], 1);
+    assert_eq!(payload["calendar"]["timezone"], "Europe/Berlin");
+    assert_eq!(payload["calendar"]["holidays"], json!(["2026-12-25"]));
+    assert_eq!(
+        payload["calendar"]["workingHours"].as_array().map(Vec::len),
+        Some(5)
+    );
     refused(
         &desk,
         Role::ServiceManager,
@@ -183,7 +209,13 @@ async fn a_service_manager_defines_and_revises_calendars() {
         json!({ "name": "berlin", "calendar": revised }),
     )
     .await;
-    ok(&revision, "reviseCalendar");
+    let payload = ok(&revision, "reviseCalendar");
+    assert_eq!(entries(payload), ["calendar"]);
+    assert_eq!(payload["calendar"]["revision"], 2);
+    assert_eq!(
+        payload["calendar"]["workingHours"].as_array().map(Vec::len),
+        Some(7)
+    );
 
     let catalog = desk.state.desk.catalog().await.expect("catalog");
     let berlin = catalog.calendar(&name("berlin")).expect("calendar");
@@ -206,17 +238,18 @@ async fn a_service_manager_defines_and_revises_calendars() {
 async fn a_service_manager_revises_and_retires_a_service() {
     let desk = TestDesk::new().await.with_catalog().await;
     let vpn = json!({ "service": "vpn", "name": "Remote access", "owner": "network", "criticality": "HIGH" });
-    ok(
-        &call(
-            &desk,
-            Role::ServiceManager,
-            "defineService",
-            "DefineServiceInput",
-            vpn.clone(),
-        )
-        .await,
+    let define_service_1 = call(
+        &desk,
+        Role::ServiceManager,
         "defineService",
-    );
+        "DefineServiceInput",
+        vpn.clone(),
+    )
+    .await;
+    let define_service_1 = ok(&define_service_1, "defineService");
+    assert_eq!(entries(define_service_1), ["service"]);
+    assert_eq!(define_service_1["service"]["id"], "vpn");
+    assert_eq!(define_service_1["service"]["active"], true);
 
     // reviseService
     refused(
@@ -251,17 +284,18 @@ async fn a_service_manager_revises_and_retires_a_service() {
     let mut revised = vpn;
     revised["criticality"] = json!("CRITICAL");
     revised["owner"] = json!("network-tier-2");
-    ok(
-        &call(
-            &desk,
-            Role::ServiceManager,
-            "reviseService",
-            "ReviseServiceInput",
-            revised.clone(),
-        )
-        .await,
+    let revise_service_1 = call(
+        &desk,
+        Role::ServiceManager,
         "reviseService",
-    );
+        "ReviseServiceInput",
+        revised.clone(),
+    )
+    .await;
+    let revise_service_1 = ok(&revise_service_1, "reviseService");
+    assert_eq!(entries(revise_service_1), ["service"]);
+    assert_eq!(revise_service_1["service"]["criticality"], "CRITICAL");
+    assert_eq!(revise_service_1["service"]["owner"], "network-tier-2");
     let catalog = desk.state.desk.catalog().await.expect("catalog");
     let service = catalog.service(&service_id("vpn")).expect("service");
     assert_eq!(service.criticality, Criticality::Critical);
@@ -289,17 +323,17 @@ async fn a_service_manager_revises_and_retires_a_service() {
         "FORBIDDEN",
     )
     .await;
-    ok(
-        &call(
-            &desk,
-            Role::ServiceManager,
-            "retireService",
-            "RetireServiceInput",
-            json!({ "service": "vpn", "reason": "replaced by zero trust" }),
-        )
-        .await,
+    let retire_service_1 = call(
+        &desk,
+        Role::ServiceManager,
         "retireService",
-    );
+        "RetireServiceInput",
+        json!({ "service": "vpn", "reason": "replaced by zero trust" }),
+    )
+    .await;
+    let retire_service_1 = ok(&retire_service_1, "retireService");
+    assert_eq!(entries(retire_service_1), ["service"]);
+    assert_eq!(retire_service_1["service"]["active"], false);
     let catalog = desk.state.desk.catalog().await.expect("catalog");
     assert_eq!(
         catalog.service(&service_id("vpn")).expect("service").status,
@@ -410,16 +444,34 @@ async fn a_service_manager_defines_and_revises_sla_policies() {
     )
     .await;
 
-    ok(
-        &call(
-            &desk,
-            Role::ServiceManager,
-            "defineSlaPolicy",
-            "DefineSlaPolicyInput",
-            policy,
-        )
-        .await,
+    let define_sla_policy_1 = call(
+        &desk,
+        Role::ServiceManager,
         "defineSlaPolicy",
+        "DefineSlaPolicyInput",
+        policy,
+    )
+    .await;
+    let define_sla_policy_1 = ok(&define_sla_policy_1, "defineSlaPolicy");
+    assert_eq!(entries(define_sla_policy_1), ["slaPolicy"]);
+    let payload = &define_sla_policy_1["slaPolicy"];
+    assert_eq!(payload["name"], "email-p1-vip");
+    assert_eq!(payload["revision"], 1);
+    assert_eq!(
+        (
+            &payload["firstResponseMinutes"],
+            &payload["resolutionMinutes"],
+            &payload["warningPercent"]
+        ),
+        (&json!(15), &json!(240), &json!(75))
+    );
+    assert_eq!(
+        payload["pauseOn"],
+        json!(["AWAITING_CUSTOMER", "AWAITING_VENDOR"])
+    );
+    assert_eq!(
+        payload["ola"],
+        json!([{ "group": "mail-team", "minutes": 120 }])
     );
     let catalog = desk.state.desk.catalog().await.expect("catalog");
     let defined = catalog.policy(&name("email-p1-vip")).expect("policy");
@@ -483,17 +535,18 @@ async fn a_service_manager_defines_and_revises_sla_policies() {
         "FORBIDDEN",
     )
     .await;
-    ok(
-        &call(
-            &desk,
-            Role::ServiceManager,
-            "reviseSlaPolicy",
-            "ReviseSlaPolicyInput",
-            revision,
-        )
-        .await,
+    let revise_sla_policy_1 = call(
+        &desk,
+        Role::ServiceManager,
         "reviseSlaPolicy",
-    );
+        "ReviseSlaPolicyInput",
+        revision,
+    )
+    .await;
+    let revise_sla_policy_1 = ok(&revise_sla_policy_1, "reviseSlaPolicy");
+    assert_eq!(entries(revise_sla_policy_1), ["slaPolicy"]);
+    assert_eq!(revise_sla_policy_1["slaPolicy"]["revision"], 2);
+    assert_eq!(revise_sla_policy_1["slaPolicy"]["resolutionMinutes"], 120);
     let catalog = desk.state.desk.catalog().await.expect("catalog");
     let revised = catalog.policy(&name("email-p1-vip")).expect("policy");
     assert_eq!(revised.current.revision, 2);
@@ -547,16 +600,23 @@ async fn freeze_windows_are_defined_and_cancelled_by_service_and_change_managers
         "FORBIDDEN",
     )
     .await;
-    ok(
-        &call(
-            &desk,
-            Role::ChangeManager,
-            "defineFreezeWindow",
-            "DefineFreezeWindowInput",
-            window.clone(),
-        )
-        .await,
+    let define_freeze_window_1 = call(
+        &desk,
+        Role::ChangeManager,
         "defineFreezeWindow",
+        "DefineFreezeWindowInput",
+        window.clone(),
+    )
+    .await;
+    let define_freeze_window_1 = ok(&define_freeze_window_1, "defineFreezeWindow");
+    assert_eq!(entries(define_freeze_window_1), ["freezeWindow"]);
+    assert_eq!(
+        define_freeze_window_1["freezeWindow"]["service"],
+        Value::Null
+    );
+    assert_eq!(
+        define_freeze_window_1["freezeWindow"]["to"],
+        "2027-01-01T23:00:00+00:00"
     );
     refused(
         &desk,
@@ -574,17 +634,16 @@ async fn freeze_windows_are_defined_and_cancelled_by_service_and_change_managers
         "to": "2026-02-02T00:00:00Z",
         "reason": "Mailbox migration",
     });
-    ok(
-        &call(
-            &desk,
-            Role::ServiceManager,
-            "defineFreezeWindow",
-            "DefineFreezeWindowInput",
-            scoped,
-        )
-        .await,
+    let define_freeze_window_2 = call(
+        &desk,
+        Role::ServiceManager,
         "defineFreezeWindow",
-    );
+        "DefineFreezeWindowInput",
+        scoped,
+    )
+    .await;
+    let define_freeze_window_2 = ok(&define_freeze_window_2, "defineFreezeWindow");
+    assert_eq!(define_freeze_window_2["freezeWindow"]["service"], "email");
     let catalog = desk.state.desk.catalog().await.expect("catalog");
     let year_end = catalog.freeze_window(&name("year-end")).expect("window");
     assert_eq!(year_end.scope, FreezeScope::Global);
@@ -616,17 +675,17 @@ async fn freeze_windows_are_defined_and_cancelled_by_service_and_change_managers
         "FORBIDDEN",
     )
     .await;
-    ok(
-        &call(
-            &desk,
-            Role::ChangeManager,
-            "cancelFreezeWindow",
-            "CancelFreezeWindowInput",
-            json!({ "window": "year-end", "reason": "Closing moved to January" }),
-        )
-        .await,
+    let cancel_freeze_window_1 = call(
+        &desk,
+        Role::ChangeManager,
         "cancelFreezeWindow",
-    );
+        "CancelFreezeWindowInput",
+        json!({ "window": "year-end", "reason": "Closing moved to January" }),
+    )
+    .await;
+    let cancel_freeze_window_1 = ok(&cancel_freeze_window_1, "cancelFreezeWindow");
+    assert_eq!(entries(cancel_freeze_window_1), ["freezeWindow"]);
+    assert_eq!(cancel_freeze_window_1["freezeWindow"]["cancelled"], true);
     let catalog = desk.state.desk.catalog().await.expect("catalog");
     assert!(
         catalog

@@ -209,6 +209,17 @@ async fn an_agent_works_an_incident_through_its_lifecycle() {
     .await;
     assert_eq!(error_code(&same_group), Some("VALIDATION"), "{same_group}");
 
+    // The target names exactly one of group and manager.
+    let both = call(
+        &desk,
+        Role::Agent,
+        "escalateIncident",
+        "EscalateIncidentInput",
+        json!({ "key": key, "to": { "group": "tier-3", "manager": "boss" }, "reason": "both" }),
+    )
+    .await;
+    assert_eq!(error_code(&both), Some("VALIDATION"), "{both}");
+
     // reprioritizeIncident
     let reprioritized = call(
         &desk,
@@ -646,6 +657,16 @@ async fn attachments_links_and_major_incidents() {
     )
     .await;
     assert_eq!(error_code(&malformed), Some("VALIDATION"), "{malformed}");
+
+    let neither = call(
+        &desk,
+        Role::Agent,
+        "linkIncident",
+        "LinkIncidentInput",
+        json!({ "key": major, "target": {} }),
+    )
+    .await;
+    assert_eq!(error_code(&neither), Some("VALIDATION"), "{neither}");
 
     // declareMajorIncident
     let declared = call(

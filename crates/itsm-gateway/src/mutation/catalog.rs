@@ -4,11 +4,14 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use itsm_app::CommandResult;
 use itsm_app::desk::NewSlaPolicy;
 use itsm_catalog::FreezeScope;
+use itsm_kernel::{Name, ServiceId};
 
 use crate::auth::require;
 use crate::error::{ApiError, ApiResult};
+use crate::query::catalog::{CalendarNode, FreezeWindowNode, ServiceNode, SlaPolicyNode};
 use crate::query::state;
 use crate::scalar::Position;
+use crate::state::AppState;
 use crate::types::{
     CalendarInput, OlaTargetInput, PriorityLevel, ServiceCriticality, SlaTargetsInput, Tier, id,
     instant, ola_targets,
@@ -17,10 +20,78 @@ use crate::types::{
 #[derive(Default)]
 pub struct CatalogMutations;
 
-/// The ledger position that recorded a catalog change.
+/// The catalog entry a mutation wrote, as the catalog stands after the write, and the ledger
+/// position that recorded it. Exactly one of the entries is set, the one the mutation is about.
 #[derive(SimpleObject)]
 pub struct CatalogPayload {
     pub position: Position,
+    /// Set by `defineService`, `reviseService`, `retireService`.
+    pub service: Option<ServiceNode>,
+    /// Set by `defineCalendar`, `reviseCalendar`.
+    pub calendar: Option<CalendarNode>,
+    /// Set by `defineSlaPolicy`, `reviseSlaPolicy`.
+    pub sla_policy: Option<SlaPolicyNode>,
+    /// Set by `defineFreezeWindow`, `cancelFreezeWindow`.
+    pub freeze_window: Option<FreezeWindowNode>,
+}
+
+/// What a catalog mutation wrote, to show in its payload.
+enum Entry {
+    Service(ServiceId),
+    Calendar(Name),
+    SlaPolicy(Name),
+    FreezeWindow(Name),
+}
+
+/// The payload of a catalog command: the entry it wrote, read from the catalog after the write.
+async fn catalog_payload(
+    state: &AppState,
+    entry: Entry,
+    result: &CommandResult,
+) -> Result<CatalogPayload, ApiError> {
+    let catalog = state.desk.catalog().await?;
+    let missing = |what: String| ApiError::Internal(format!("{what} is missing after a command"));
+    let mut payload = CatalogPayload {
+        position: Position(result.position),
+        service: None,
+        calendar: None,
+        sla_policy: None,
+        freeze_window: None,
+    };
+    match entry {
+        Entry::Service(id) => {
+            let service = catalog
+                .service(&id)
+                .ok_or_else(|| missing(format!("service {id}")))?;
+            payload.service = Some(ServiceNode::from(service));
+        }
+        Entry::Calendar(name) => {
+            let calendar = catalog
+                .calendar(&name)
+                .ok_or_else(|| missing(format!("calendar {name}")))?;
+            payload.calendar = Some(CalendarNode::from(calendar));
+        }
+        Entry::SlaPolicy(name) => {
+            let policy = catalog
+                .policy(&name)
+                .ok_or_else(|| missing(format!("SLA policy {name}")))?;
+            payload.sla_policy = Some(SlaPolicyNode::from(policy));
+        }
+        Entry::FreezeWindow(name) => {
+            let window = catalog
+                .freeze_window(&name)
+                .ok_or_else(|| missing(format!("freeze window {name}")))?;
+            payload.freeze_window = Some(FreezeWindowNode {
+                name: window.name.to_string(),
+                service: window.scope.service().map(ToString::to_string),
+                from: window.from.to_rfc3339(),
+                to: window.to.to_rfc3339(),
+                reason: window.reason.clone(),
+                cancelled: window.cancelled.is_some(),
+            });
+        }
+    }
+    Ok(payload)
 }
 
 #[derive(InputObject)]
@@ -106,12 +177,6 @@ pub struct CancelFreezeWindowInput {
     pub reason: String,
 }
 
-fn catalog_payload(result: &CommandResult) -> CatalogPayload {
-    CatalogPayload {
-        position: Position(result.position),
-    }
-}
-
 #[Object]
 impl CatalogMutations {
     /// Adds a service to the catalog.
@@ -121,10 +186,12 @@ impl CatalogMutations {
         input: DefineServiceInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "defineService")?;
-        let result = state(ctx)
+        let service: ServiceId = id("service", &input.service)?;
+        let state = state(ctx);
+        let result = state
             .desk
             .define_service(
-                id("service", &input.service)?,
+                service.clone(),
                 input.name,
                 id("owner", &input.owner)?,
                 input.criticality.into(),
@@ -132,7 +199,7 @@ impl CatalogMutations {
             )
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::Service(service), &result).await?)
     }
 
     /// Changes an active service's name, owner or criticality.
@@ -142,10 +209,12 @@ impl CatalogMutations {
         input: ReviseServiceInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "reviseService")?;
-        let result = state(ctx)
+        let service: ServiceId = id("service", &input.service)?;
+        let state = state(ctx);
+        let result = state
             .desk
             .revise_service(
-                id("service", &input.service)?,
+                service.clone(),
                 input.name,
                 id("owner", &input.owner)?,
                 input.criticality.into(),
@@ -153,7 +222,7 @@ impl CatalogMutations {
             )
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::Service(service), &result).await?)
     }
 
     /// Takes a service out of use; it stays in the catalog for its history.
@@ -163,16 +232,14 @@ impl CatalogMutations {
         input: RetireServiceInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "retireService")?;
-        let result = state(ctx)
+        let service: ServiceId = id("service", &input.service)?;
+        let state = state(ctx);
+        let result = state
             .desk
-            .retire_service(
-                id("service", &input.service)?,
-                input.reason,
-                &principal.actor(),
-            )
+            .retire_service(service.clone(), input.reason, &principal.actor())
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::Service(service), &result).await?)
     }
 
     /// Adds a business calendar (timezone, weekly working hours, holidays).
@@ -182,16 +249,15 @@ impl CatalogMutations {
         input: DefineCalendarInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "defineCalendar")?;
-        let result = state(ctx)
+        let name: Name = id("name", &input.name)?;
+        let calendar = input.calendar.to_calendar()?;
+        let state = state(ctx);
+        let result = state
             .desk
-            .define_calendar(
-                id("name", &input.name)?,
-                input.calendar.to_calendar()?,
-                &principal.actor(),
-            )
+            .define_calendar(name.clone(), calendar, &principal.actor())
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::Calendar(name), &result).await?)
     }
 
     /// Replaces a calendar's definition with a new revision.
@@ -201,16 +267,15 @@ impl CatalogMutations {
         input: ReviseCalendarInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "reviseCalendar")?;
-        let result = state(ctx)
+        let name: Name = id("name", &input.name)?;
+        let calendar = input.calendar.to_calendar()?;
+        let state = state(ctx);
+        let result = state
             .desk
-            .revise_calendar(
-                id("name", &input.name)?,
-                input.calendar.to_calendar()?,
-                &principal.actor(),
-            )
+            .revise_calendar(name.clone(), calendar, &principal.actor())
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::Calendar(name), &result).await?)
     }
 
     /// Adds the SLA policy of one service x priority x customer tier.
@@ -220,8 +285,9 @@ impl CatalogMutations {
         input: DefineSlaPolicyInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "defineSlaPolicy")?;
+        let policy: Name = id("policy", &input.policy)?;
         let new = NewSlaPolicy {
-            policy: id("policy", &input.policy)?,
+            policy: policy.clone(),
             service: id("service", &input.service)?,
             priority: input.priority.into(),
             tier: input.tier.into(),
@@ -229,12 +295,13 @@ impl CatalogMutations {
             calendar: id("calendar", &input.calendar)?,
             ola: ola_targets(&input.ola)?,
         };
-        let result = state(ctx)
+        let state = state(ctx);
+        let result = state
             .desk
             .define_sla_policy(new, &principal.actor())
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::SlaPolicy(policy), &result).await?)
     }
 
     /// Replaces a policy's targets, calendar and OLA targets with a new revision (its scope
@@ -245,18 +312,17 @@ impl CatalogMutations {
         input: ReviseSlaPolicyInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "reviseSlaPolicy")?;
-        let result = state(ctx)
+        let policy: Name = id("policy", &input.policy)?;
+        let targets = input.targets.to_targets()?;
+        let calendar = id("calendar", &input.calendar)?;
+        let ola = ola_targets(&input.ola)?;
+        let state = state(ctx);
+        let result = state
             .desk
-            .revise_sla_policy(
-                id("policy", &input.policy)?,
-                input.targets.to_targets()?,
-                id("calendar", &input.calendar)?,
-                ola_targets(&input.ola)?,
-                &principal.actor(),
-            )
+            .revise_sla_policy(policy.clone(), targets, calendar, ola, &principal.actor())
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::SlaPolicy(policy), &result).await?)
     }
 
     /// Declares a blackout period `[from, to)` for one service or, without `service`, for all.
@@ -266,16 +332,18 @@ impl CatalogMutations {
         input: DefineFreezeWindowInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "defineFreezeWindow")?;
+        let window: Name = id("window", &input.window)?;
         let scope = match &input.service {
             Some(service) => FreezeScope::Service(id("service", service)?),
             None => FreezeScope::Global,
         };
         let from = instant("from", &input.from)?;
         let to = instant("to", &input.to)?;
-        let result = state(ctx)
+        let state = state(ctx);
+        let result = state
             .desk
             .define_freeze_window(
-                id("window", &input.window)?,
+                window.clone(),
                 scope,
                 (from, to),
                 input.reason,
@@ -283,7 +351,7 @@ impl CatalogMutations {
             )
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::FreezeWindow(window), &result).await?)
     }
 
     /// Lifts a freeze window before or while it is in force.
@@ -293,15 +361,13 @@ impl CatalogMutations {
         input: CancelFreezeWindowInput,
     ) -> ApiResult<CatalogPayload> {
         let (principal, _) = require(ctx, "cancelFreezeWindow")?;
-        let result = state(ctx)
+        let window: Name = id("window", &input.window)?;
+        let state = state(ctx);
+        let result = state
             .desk
-            .cancel_freeze_window(
-                id("window", &input.window)?,
-                input.reason,
-                &principal.actor(),
-            )
+            .cancel_freeze_window(window.clone(), input.reason, &principal.actor())
             .await
             .map_err(ApiError::from)?;
-        Ok(catalog_payload(&result))
+        Ok(catalog_payload(state, Entry::FreezeWindow(window), &result).await?)
     }
 }

@@ -1,7 +1,7 @@
 //! Queries over the read models and the ledger. Every query takes `atLeast` (wait, bounded,
 //! until the read models reached a position) and, where it makes sense, `asOf` (as it was).
 
-mod catalog;
+pub mod catalog;
 mod ledger;
 mod list;
 pub mod page;
