@@ -1,0 +1,119 @@
+//! A `ledgerdesk serve` child process on a fresh data directory, killed on drop.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::binary::ledgerdesk;
+
+/// How long the server may take to print its address.
+const STARTUP: Duration = Duration::from_mins(1);
+
+/// A running `ledgerdesk serve --listen 127.0.0.1:0` on its own temporary data directory.
+/// Dropping it kills the process (and removes the directory).
+pub struct Server {
+    child: Child,
+    address: SocketAddr,
+    admin_token: String,
+    log: PathBuf,
+    // Dropped after the child is killed (fields drop in order, and Drop kills first).
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server on an empty ledger and waits until it printed the bound address and
+    /// the first admin token (`  admin token: <secret>`, then `listening on http://<addr>/graphql`).
+    pub fn start() -> Server {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let log = data.path().join("server.log");
+        let stderr = File::create(&log).expect("the server log file");
+        let mut child = Command::new(ledgerdesk())
+            .arg("--data")
+            .arg(data.path().join("ledger"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("ledgerdesk starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Keeps draining stdout for the server's whole life, so it never blocks on a pipe.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                let _receiver_gone = lines.send(line);
+            }
+        });
+        let mut admin_token = None;
+        let mut address = None;
+        let mut seen = Vec::new();
+        while address.is_none() {
+            let Ok(line) = received.recv_timeout(STARTUP) else {
+                let _killed = child.kill();
+                let _reaped = child.wait();
+                panic!(
+                    "ledgerdesk serve printed no address within {STARTUP:?}; stdout:\n{}\nlog:\n{}",
+                    seen.join("\n"),
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            };
+            if let Some(token) = line.trim().strip_prefix("admin token:") {
+                admin_token = Some(token.trim().to_owned());
+            }
+            if let Some(rest) = line.strip_prefix("listening on http://") {
+                let addr = rest.trim().trim_end_matches("/graphql");
+                address = Some(addr.parse().expect("the printed address parses"));
+            }
+            seen.push(line);
+        }
+        let admin_token = admin_token.unwrap_or_else(|| {
+            panic!(
+                "a fresh server printed no admin token; stdout:\n{}",
+                seen.join("\n")
+            )
+        });
+        Server {
+            child,
+            address: address.expect("loop ends with an address"),
+            admin_token,
+            log,
+            _data: data,
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The admin token the server printed on its first start.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// The server's log (stderr) so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Whether the process is still running (it must survive every hostile request).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _killed = self.child.kill();
+        let _reaped = self.child.wait();
+    }
+}
