@@ -158,7 +158,7 @@ async fn graphql(State(server): State<Server>, headers: HeaderMap, body: Body) -
     let (operation, response) = handle(&server, &headers, body).await;
     let codes = match &response {
         Handled::Executed(response) => codes(&response.errors),
-        Handled::Refused(_, error) => vec![error.code().to_owned()],
+        Handled::Refused(_, error) | Handled::Limited(_, error) => vec![error.code().to_owned()],
     };
     server.state.metrics.record(
         operation,
@@ -167,13 +167,14 @@ async fn graphql(State(server): State<Server>, headers: HeaderMap, body: Body) -
     );
     match response {
         Handled::Executed(response) => GraphQLResponse::from(response).into_response(),
-        Handled::Refused(status, error) => {
-            let mut response = refusal(status, error);
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            }
+        Handled::Refused(status, error) => refusal(status, error),
+        Handled::Limited(wait, error) => {
+            let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, error);
+            // Whole seconds, at least 1, at most a day.
+            let seconds = wait.as_secs().saturating_add(1).min(86_400);
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
             response
         }
     }
@@ -182,6 +183,8 @@ async fn graphql(State(server): State<Server>, headers: HeaderMap, body: Body) -
 enum Handled {
     Executed(async_graphql::Response),
     Refused(StatusCode, ApiError),
+    /// Over the rate: 429 with `Retry-After`.
+    Limited(std::time::Duration, ApiError),
 }
 
 async fn handle(server: &Server, headers: &HeaderMap, body: Body) -> (&'static str, Handled) {
@@ -257,8 +260,8 @@ async fn handle(server: &Server, headers: &HeaderMap, body: Body) -> (&'static s
             tracing::debug!(token = %principal.token_name, ?wait, "rate limit");
             return (
                 operation,
-                Handled::Refused(
-                    StatusCode::TOO_MANY_REQUESTS,
+                Handled::Limited(
+                    wait,
                     ApiError::LimitExceeded(format!(
                         "token {} made more than {} requests per second (burst {})",
                         principal.token_name, state.limits.rate_per_second, state.limits.rate_burst
@@ -273,8 +276,8 @@ async fn handle(server: &Server, headers: &HeaderMap, body: Body) -> (&'static s
         tracing::debug!(?wait, "rate limit for anonymous requests");
         return (
             operation,
-            Handled::Refused(
-                StatusCode::TOO_MANY_REQUESTS,
+            Handled::Limited(
+                wait,
                 ApiError::LimitExceeded(format!(
                     "anonymous requests exceeded {} per second (burst {})",
                     server.state.limits.rate_per_second, server.state.limits.rate_burst

@@ -11,6 +11,7 @@ use itsm_gateway::Limits;
 use itsm_kernel::Role;
 use serde_json::{Value, json};
 use support::{TestDesk, error_code, token};
+use tower::ServiceExt;
 
 const LOG: &str = r"mutation($input: LogIncidentInput!) {
   logIncident(input: $input) { position }
@@ -200,6 +201,20 @@ async fn each_token_has_its_own_request_rate() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(error_code(&refused), Some("LIMIT_EXCEEDED"), "{refused}");
     assert!(message(&refused).contains("agent test token"), "{refused}");
+    // The refusal says when to come back: about 1000 s at 0.001 requests per second.
+    let response = desk
+        .router
+        .clone()
+        .oneshot(raw(Some("application/json"), me.to_string()))
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ASCII")
+        .parse()
+        .expect("seconds");
+    assert!((900..=1_001).contains(&retry_after), "{retry_after}");
     // Another token is not affected.
     let (status, other) = desk.post(Some(Role::Auditor), &me).await;
     assert_eq!(status, StatusCode::OK);
