@@ -419,6 +419,16 @@ async fn a_requester_comments_confirms_and_rates_their_own_incident_only() {
     let other = log_for(&desk, "someone.else").await;
 
     // commentOnIncident: public on their own; internal refused; someone else's does not exist.
+    // The desk's internal note on their ticket stays out of the payload they get back.
+    let note = call(
+        &desk,
+        Role::Agent,
+        "commentOnIncident",
+        "CommentOnIncidentInput",
+        json!({ "key": own, "text": "Relay 2 is flapping.", "visibility": "INTERNAL" }),
+    )
+    .await;
+    incident(&note, "commentOnIncident");
     let commented = call(
         &desk,
         Role::Requester,
@@ -427,8 +437,13 @@ async fn a_requester_comments_confirms_and_rates_their_own_incident_only() {
         json!({ "key": own, "text": "It fails on my laptop too." }),
     )
     .await;
-    assert!(
-        events(incident(&commented, "commentOnIncident")).contains(&"IncidentCommented".to_owned())
+    let seen = events(incident(&commented, "commentOnIncident"));
+    assert_eq!(
+        seen.iter()
+            .filter(|event| *event == "IncidentCommented")
+            .count(),
+        1,
+        "the requester sees their own comment only: {commented}"
     );
     let internal = call(
         &desk,
