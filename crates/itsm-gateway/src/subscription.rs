@@ -9,8 +9,8 @@ use async_graphql::{Context, Enum, SimpleObject, Subscription};
 use futures_util::Stream;
 use itsm_app::stream;
 use itsm_eventstore::{Envelope, EventStore, StreamId, Subscription as LedgerSubscription};
-use itsm_incident::IncidentEvent;
-use itsm_kernel::{ChangeKey, GroupId, IncidentKey, ProblemKey};
+use itsm_incident::{IncidentEvent, Visibility};
+use itsm_kernel::{ChangeKey, GroupId, IncidentKey, ProblemKey, Role};
 use itsm_projections::views::{ChangeView, IncidentView};
 use itsm_projections::{LedgerEvent, QueueFilter, QueueSelector, StreamKind, decode, views};
 
@@ -226,7 +226,8 @@ fn queue_change(
 #[Subscription]
 impl LedgerSubscriptions {
     /// The events of one ticket (`INC-`, `PRB-` or `CHG-` key) from `fromPosition` (default:
-    /// the next event) on. Requesters may follow their own incidents and changes only.
+    /// the next event) on. Requesters may follow their own incidents and changes only, and do
+    /// not see internal notes.
     #[allow(
         clippy::unused_async,
         reason = "async-graphql subscription fields are async fns"
@@ -242,8 +243,11 @@ impl LedgerSubscriptions {
         let stream = ticket_stream(state, &key, &principal.user, access).await?;
         let subscription = state.store.subscribe_all(start(state, from_position));
         let key = key.to_string();
+        let internal_visible = principal.role != Role::Requester;
         Ok(follow(subscription, (), move |envelope: Envelope, ()| {
-            let item = (envelope.stream_id == stream).then(|| TicketEvent {
+            let shown =
+                envelope.stream_id == stream && (internal_visible || !is_internal_note(&envelope));
+            let item = shown.then(|| TicketEvent {
                 key: async_graphql::ID(key.clone()),
                 position: Position(envelope.position),
                 version: Position(envelope.version),
@@ -372,6 +376,20 @@ impl LedgerSubscriptions {
             },
         ))
     }
+}
+
+/// Whether an envelope is an internal note on an incident (never shown to requesters).
+fn is_internal_note(envelope: &Envelope) -> bool {
+    matches!(
+        decode(envelope),
+        Ok(Some(LedgerEvent::Incident(
+            _,
+            IncidentEvent::Commented {
+                visibility: Visibility::Internal,
+                ..
+            }
+        )))
+    )
 }
 
 /// The alert an envelope records, if it is an SLA warning or breach.

@@ -203,6 +203,7 @@ async fn queues_rank_by_score_and_show_past_states() {
     let (low, before_assignment) = log(&desk, user(Role::Requester), Impact::Low).await;
     let (high, _) = log(&desk, user(Role::Requester), Impact::High).await;
     let agent = actor(Role::Agent);
+    desk.clock.advance(TimeDelta::minutes(10));
     let mut last = String::new();
     for key in [low, high] {
         last = desk
@@ -214,8 +215,8 @@ async fn queues_rank_by_score_and_show_past_states() {
             .position
             .to_string();
     }
-    let query = r#"query($at: Position, $asOf: Position) {
-      queue(group: "network", atLeast: $at, asOf: $asOf) {
+    let query = r#"query($at: Position, $asOf: Position, $time: String) {
+      queue(group: "network", atLeast: $at, asOf: $asOf, asOfTime: $time) {
         totalCount
         edges { cursor node { key priority score atRisk breached } }
         pageInfo { hasNextPage }
@@ -232,6 +233,22 @@ async fn queues_rank_by_score_and_show_past_states() {
         .gql(Role::Agent, query, json!({ "asOf": before_assignment }))
         .await;
     assert_eq!(ok(&past)["queue"]["totalCount"], 0);
+    let at_five = desk
+        .gql(
+            Role::Agent,
+            query,
+            json!({ "time": "2026-01-05T09:05:00Z" }),
+        )
+        .await;
+    assert_eq!(ok(&at_five)["queue"]["totalCount"], 0);
+    let at_ten = desk
+        .gql(
+            Role::Agent,
+            query,
+            json!({ "time": "2026-01-05T09:10:00Z" }),
+        )
+        .await;
+    assert_eq!(ok(&at_ten)["queue"]["totalCount"], 2);
 
     let counts = desk
         .gql(

@@ -13,7 +13,7 @@ use futures_util::{Stream, StreamExt};
 use itsm_app::desk::NewIncident;
 use itsm_eventstore::EventStore;
 use itsm_gateway::{Principal, build_schema};
-use itsm_incident::Channel;
+use itsm_incident::{Channel, Visibility};
 use itsm_kernel::{CustomerTier, Impact, IncidentKey, Role, Urgency, UserId};
 use serde_json::{Value, json};
 use support::{TestDesk, actor, user};
@@ -84,7 +84,17 @@ async fn ticket_events_follow_one_ticket() {
         query,
         json!({ "key": "INC-1" }),
     ));
-    // An event on another ticket first: it must not show up.
+    // An event on another ticket, and an internal note: a requester sees neither.
+    desk.state
+        .desk
+        .comment(
+            mine,
+            "Looks like the relay".to_owned(),
+            Visibility::Internal,
+            &actor(Role::Agent),
+        )
+        .await
+        .expect("internal note");
     desk.state
         .desk
         .acknowledge(other, &actor(Role::Agent))
@@ -101,6 +111,29 @@ async fn ticket_events_follow_one_ticket() {
     assert_eq!(
         item["data"]["ticketEvents"]["eventType"],
         "IncidentAcknowledged"
+    );
+
+    // Staff see internal notes.
+    let mut staff = Box::pin(subscribe(
+        &desk,
+        Role::Agent,
+        query,
+        json!({ "key": "INC-1" }),
+    ));
+    desk.state
+        .desk
+        .comment(
+            mine,
+            "Relay restarted".to_owned(),
+            Visibility::Internal,
+            &actor(Role::Agent),
+        )
+        .await
+        .expect("internal note");
+    let note = next(&mut staff).await;
+    assert_eq!(
+        note["data"]["ticketEvents"]["eventType"], "IncidentCommented",
+        "{note}"
     );
 
     // Someone else's incident does not exist for a requester.

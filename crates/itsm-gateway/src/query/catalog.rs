@@ -9,6 +9,7 @@ use itsm_projections::{CalendarChange, CalendarFreeze, Collision};
 use crate::auth::require;
 use crate::error::{ApiError, ApiResult};
 use crate::query::page::Models;
+use crate::query::ticket::as_of_arg;
 use crate::query::{state, wait_for};
 use crate::scalar::Position;
 use crate::types::{OnHoldReason, ServiceCriticality, Tier, instant};
@@ -295,6 +296,7 @@ impl CatalogQueries {
         from: String,
         to: String,
         as_of: Option<Position>,
+        as_of_time: Option<String>,
         at_least: Option<Position>,
     ) -> ApiResult<ChangeCalendarNode> {
         require(ctx, "changeCalendar")?;
@@ -305,7 +307,7 @@ impl CatalogQueries {
             return Err(ApiError::Validation("from must be before to".to_owned()).into());
         }
         wait_for(state, at_least).await?;
-        let models = Models::get(state, as_of).await?;
+        let models = Models::get(state, as_of_arg(as_of, as_of_time.as_deref())?).await?;
         Ok(models.read(state, |models| {
             let range = models.changes.between(from, to);
             ChangeCalendarNode {

@@ -177,17 +177,20 @@ impl LedgerQueries {
     }
 
     /// The raw ledger from `fromPosition` (default 1), at most `first` events; with `stream`,
-    /// only that stream's events.
+    /// only that stream's events. (The ledger is read directly; `atLeast` only waits, for
+    /// clients that pass it everywhere.)
     async fn events(
         &self,
         ctx: &Context<'_>,
         stream: Option<String>,
         from_position: Option<Position>,
         first: Option<i32>,
+        at_least: Option<Position>,
     ) -> ApiResult<Vec<LedgerEventNode>> {
         require(ctx, "events")?;
         let state = state(ctx);
         let first = page_size(state, first)?;
+        wait_for(state, at_least).await?;
         let from = from_position.map_or(1, |Position(p)| p.max(1));
         let envelopes = match stream {
             Some(stream) => {

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use itsm_eventstore::{Envelope, EventStore};
+use itsm_projections::views::AsOf;
 use itsm_projections::{AuditFilter, ReadModels};
 
 use crate::error::ApiError;
-use crate::scalar::Position;
 use crate::state::AppState;
 
 /// Items per page when `first` is not given (capped by the limit).
@@ -78,6 +78,35 @@ pub async fn scan<T>(
     }
 }
 
+/// When `position` was recorded (the epoch for 0).
+async fn recorded_at(state: &AppState, position: u64) -> Result<DateTime<Utc>, ApiError> {
+    if position == 0 {
+        return Ok(DateTime::<Utc>::UNIX_EPOCH);
+    }
+    Ok(state
+        .store
+        .read_all(position, 1)
+        .await?
+        .first()
+        .map_or_else(|| state.clock.now(), |e| e.metadata.recorded_at))
+}
+
+/// The last position recorded at or before `time` (0 if none), by binary search over the
+/// ledger: `recorded_at` grows with the position (the desk's clock stamps appends in order), as
+/// the ticket views' `AsOf::Time` assumes too.
+async fn last_recorded_by(state: &AppState, time: DateTime<Utc>) -> Result<u64, ApiError> {
+    let (mut low, mut high) = (0, state.store.head());
+    while low < high {
+        let middle = low + (high - low).div_ceil(2);
+        if recorded_at(state, middle).await? <= time {
+            low = middle;
+        } else {
+            high = middle - 1;
+        }
+    }
+    Ok(low)
+}
+
 /// The read models to answer from: the live ones, or a copy rebuilt as of a past position.
 pub enum Models {
     Live,
@@ -89,23 +118,18 @@ pub enum Models {
 }
 
 impl Models {
-    /// The live models, or (with `as_of`) the models right after that position.
-    pub async fn get(state: &AppState, as_of: Option<Position>) -> Result<Self, ApiError> {
-        let Some(Position(position)) = as_of else {
-            return Ok(Models::Live);
+    /// The live models, or the models right after a past position, or as they were at a past
+    /// instant (right after the last event recorded at or before it).
+    pub async fn get(state: &AppState, as_of: AsOf) -> Result<Self, ApiError> {
+        let (position, at) = match as_of {
+            AsOf::Now => return Ok(Models::Live),
+            AsOf::Position(position) => {
+                let position = position.min(state.store.head());
+                (position, recorded_at(state, position).await?)
+            }
+            AsOf::Time(time) => (last_recorded_by(state, time).await?, time),
         };
-        let position = position.min(state.store.head());
         let models = state.runner.as_of(position).await?;
-        let at = if position == 0 {
-            DateTime::<Utc>::UNIX_EPOCH
-        } else {
-            state
-                .store
-                .read_all(position, 1)
-                .await?
-                .first()
-                .map_or_else(|| state.clock.now(), |e| e.metadata.recorded_at)
-        };
         Ok(Models::AsOf {
             models: Box::new(models),
             at,

@@ -9,6 +9,7 @@ use itsm_projections::{QueueCursor, QueueFilter, QueueItem, QueueSelector, Queue
 use crate::auth::require;
 use crate::error::{ApiError, ApiResult};
 use crate::query::page::{Models, page_size};
+use crate::query::ticket::as_of_arg;
 use crate::query::{state, wait_for};
 use crate::scalar::Position;
 use crate::types::{OnHoldReason, PriorityLevel, id};
@@ -176,7 +177,7 @@ pub type QueueConnection = Connection<String, QueueItemNode, QueueTotals, EmptyF
 impl QueueQueries {
     /// One work queue (a group's, an agent's, or the unassigned incidents), most urgent first,
     /// with Relay paging. `asOf` shows the queue as it was right after a past position (scores
-    /// computed at the moment that position was recorded).
+    /// computed at the moment that position was recorded), `asOfTime` at a past instant.
     #[allow(clippy::too_many_arguments, reason = "one GraphQL argument each")]
     async fn queue(
         &self,
@@ -188,6 +189,7 @@ impl QueueQueries {
         first: Option<i32>,
         after: Option<String>,
         as_of: Option<Position>,
+        as_of_time: Option<String>,
         at_least: Option<Position>,
     ) -> ApiResult<QueueConnection> {
         require(ctx, "queue")?;
@@ -203,7 +205,7 @@ impl QueueQueries {
             })
             .transpose()?;
         wait_for(state, at_least).await?;
-        let models = Models::get(state, as_of).await?;
+        let models = Models::get(state, as_of_arg(as_of, as_of_time.as_deref())?).await?;
         let now = models.now(state);
         let page = models.read(state, |models| {
             models.queues.queue(&selector, &filter, now, after, first)
@@ -229,12 +231,13 @@ impl QueueQueries {
         &self,
         ctx: &Context<'_>,
         as_of: Option<Position>,
+        as_of_time: Option<String>,
         at_least: Option<Position>,
     ) -> ApiResult<Vec<QueueCountNode>> {
         require(ctx, "queueCounts")?;
         let state = state(ctx);
         wait_for(state, at_least).await?;
-        let models = Models::get(state, as_of).await?;
+        let models = Models::get(state, as_of_arg(as_of, as_of_time.as_deref())?).await?;
         let now = models.now(state);
         Ok(models.read(state, |models| {
             models

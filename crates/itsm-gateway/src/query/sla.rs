@@ -401,8 +401,9 @@ async fn incidents_logged(
 #[Object]
 impl SlaQueries {
     /// SLA figures for local dates `[period.from, period.to)`: rows grouped by `groupBy`, the
-    /// open backlog at the end of each day, and agent productivity. `asOf` replays the
-    /// dashboard as it was right after a past position.
+    /// open backlog at the end of each day, and agent productivity. `asOf` (a position) or
+    /// `asOfTime` (an instant) replays the dashboard as it was then.
+    #[allow(clippy::too_many_arguments, reason = "one GraphQL argument each")]
     async fn sla_dashboard(
         &self,
         ctx: &Context<'_>,
@@ -410,6 +411,7 @@ impl SlaQueries {
         #[graphql(default_with = "DashboardGrouping::Nothing")] group_by: DashboardGrouping,
         filter: Option<DashboardFilterInput>,
         as_of: Option<Position>,
+        as_of_time: Option<String>,
         at_least: Option<Position>,
     ) -> ApiResult<SlaDashboardNode> {
         require(ctx, "slaDashboard")?;
@@ -417,7 +419,7 @@ impl SlaQueries {
         let period = self::period(&period)?;
         let filter = dashboard_filter(filter.unwrap_or_default())?;
         wait_for(state, at_least).await?;
-        let models = Models::get(state, as_of).await?;
+        let models = Models::get(state, as_of_arg(as_of, as_of_time.as_deref())?).await?;
         Ok(models.read(state, |models| {
             let dashboard = &models.dashboard;
             SlaDashboardNode {
