@@ -305,15 +305,16 @@ fn plan(options: Options, start: DateTime<Utc>, end: DateTime<Utc>) -> Plan {
     for _ in 0..options.incidents {
         let service = dice.index(SERVICES.len());
         let spec = &SERVICES[service];
-        // A few land in the last two days, so the queues hold open (and overdue) tickets.
+        // A few land in the last three days, so the queues hold open (and overdue) tickets.
         let offset = if dice.chance(12) {
-            days.saturating_sub(1 + dice.below(2))
+            days.saturating_sub(1 + dice.below(3))
         } else {
             dice.below(days)
         };
         let mut day = start.date_naive() + Days::new(offset);
+        // Weekend tickets are rare: move them to the Friday before.
         while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            day = day + Days::new(1);
+            day = day - Days::new(1);
         }
         let hour = spec.hours.0
             + u32::try_from(dice.below(u64::from(spec.hours.1 - spec.hours.0))).unwrap_or(0);
@@ -372,9 +373,11 @@ fn plan(options: Options, start: DateTime<Utc>, end: DateTime<Utc>) -> Plan {
     for (at, index) in &logged {
         let (at, index) = (*at, *index);
         let fate = incidents[index].fate;
-        steps.push((at, Act::Log(index)));
+        let mut mine: Vec<(DateTime<Utc>, Act)> = Vec::new();
+        mine.push((at, Act::Log(index)));
         if fate == Fate::Cancelled {
-            steps.push((at + dice.minutes(10, 90), Act::Cancel(index)));
+            mine.push((at + dice.minutes(10, 90), Act::Cancel(index)));
+            steps.append(&mut mine);
             continue;
         }
         let slow = fate == Fate::Slow;
@@ -384,20 +387,20 @@ fn plan(options: Options, start: DateTime<Utc>, end: DateTime<Utc>) -> Plan {
             } else {
                 dice.minutes(3, 45)
             };
-        steps.push((t, Act::Acknowledge(index)));
+        mine.push((t, Act::Acknowledge(index)));
         t += dice.minutes(1, 10);
-        steps.push((t, Act::Assign(index)));
+        mine.push((t, Act::Assign(index)));
         t += dice.minutes(5, 60);
-        steps.push((t, Act::StartWork(index)));
+        mine.push((t, Act::StartWork(index)));
         if fate == Fate::OnHold {
             t += dice.minutes(10, 60);
-            steps.push((t, Act::AskCustomer(index)));
+            mine.push((t, Act::AskCustomer(index)));
             t += dice.minutes(120, 1_800);
-            steps.push((t, Act::CustomerReplies(index)));
+            mine.push((t, Act::CustomerReplies(index)));
         }
         if fate == Fate::Escalated {
             t += dice.minutes(30, 120);
-            steps.push((t, Act::Escalate(index)));
+            mine.push((t, Act::Escalate(index)));
             t += dice.minutes(1_500, 4_000);
         } else if slow {
             t += dice.minutes(1_500, 3_000);
@@ -409,12 +412,12 @@ fn plan(options: Options, start: DateTime<Utc>, end: DateTime<Utc>) -> Plan {
         } else {
             ResolutionCode::Fixed
         };
-        steps.push((t, Act::Resolve(index, code)));
+        mine.push((t, Act::Resolve(index, code)));
         if fate == Fate::Reopened {
             t += dice.minutes(60, 600);
-            steps.push((t, Act::Reopen(index)));
+            mine.push((t, Act::Reopen(index)));
             t += dice.minutes(60, 480);
-            steps.push((t, Act::Resolve(index, ResolutionCode::Fixed)));
+            mine.push((t, Act::Resolve(index, ResolutionCode::Fixed)));
         }
         // Most requesters rate within a day, before the auto-close three days later.
         if dice.chance(75) {
@@ -424,8 +427,14 @@ fn plan(options: Options, start: DateTime<Utc>, end: DateTime<Utc>) -> Plan {
                 Fate::Slow => 1 + u8::from(dice.chance(40)),
                 Fate::Cancelled => 3,
             };
-            steps.push((t + dice.minutes(15, 1_200), Act::Rate(index, score)));
+            mine.push((t + dice.minutes(15, 1_200), Act::Rate(index, score)));
         }
+        // Most tickets of the last few days are still being worked: the queues have a backlog
+        // (logged, maybe acknowledged, assigned, in progress), some of it overdue by now.
+        if at > end - TimeDelta::days(4) && dice.chance(60) {
+            mine.truncate(1 + dice.index(4));
+        }
+        steps.append(&mut mine);
     }
 
     // Problems: the recurring fault of each service, recorded after its third ticket.
@@ -1094,8 +1103,13 @@ pub async fn seed(store: Arc<SledStore>, options: Options, verbose: bool) -> Res
     let start = last_recorded.map_or(weeks_ago, |last| {
         weeks_ago.max(last + TimeDelta::minutes(1))
     });
-    // The present-day story takes the last two hours.
-    let story_start = now - TimeDelta::hours(2);
+    // The present-day story takes the last two hours, or what is left of them after the
+    // ledger's last event (its steps never pass the real now).
+    let story_start = last_recorded
+        .map_or(now - TimeDelta::hours(2), |last| {
+            (now - TimeDelta::hours(2)).max(last + TimeDelta::seconds(1))
+        })
+        .min(now);
     let history = story_start - start >= TimeDelta::days(2) && options.incidents > 0;
 
     let clock = Arc::new(ManualClock::new(start.min(story_start)));
@@ -1205,7 +1219,8 @@ async fn story(sim: &Sim, verbose: bool) -> Result<(), CliError> {
         }
     };
     let minutes = |n: i64| async move {
-        sim.advance(sim.clock.now() + TimeDelta::minutes(n)).await;
+        sim.advance((sim.clock.now() + TimeDelta::minutes(n)).min(Utc::now()))
+            .await;
     };
     if verbose {
         println!("Now: a requester reports an incident and an agent works it:");

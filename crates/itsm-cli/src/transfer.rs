@@ -209,9 +209,18 @@ async fn import_batch(store: &SledStore, batch: Vec<Envelope>) -> Result<u64, Cl
     match store.import(batch).await {
         Ok(imported) => Ok(imported.events),
         Err(ImportError::Store(error)) => Err(CliError::Store(error)),
-        Err(refused @ (ImportError::NotEmpty { .. } | ImportError::Refused { .. })) => Err(
-            CliError::Invalid(format!("import refused, nothing more written: {refused}")),
-        ),
+        Err(refused @ (ImportError::NotEmpty { .. } | ImportError::Refused { .. })) => {
+            let kept = match store.head() {
+                0 => "nothing was written".to_owned(),
+                head => format!(
+                    "the data directory keeps the {head} events before it: remove it before \
+                     importing again"
+                ),
+            };
+            Err(CliError::Invalid(format!(
+                "import refused: {refused}; {kept}"
+            )))
+        }
     }
 }
 

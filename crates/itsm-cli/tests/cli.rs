@@ -138,6 +138,21 @@ fn the_demo_writes_weeks_of_verified_history_at_past_times_and_a_second_run_adds
         count_of(&after_first, "IncidentLogged") + 1
     );
     let story_incident = format!("INC-{}", count_of(&after_second, "IncidentLogged"));
+    let times: Vec<chrono::DateTime<chrono::Utc>> = after_second
+        .iter()
+        .map(|e| {
+            e["recorded_at"]
+                .as_str()
+                .expect("recorded_at")
+                .parse()
+                .expect("RFC 3339")
+        })
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "the second run's story comes after the first run's events"
+    );
+    assert!(*times.last().expect("events") <= chrono::Utc::now());
     assert!(
         stdout(&second).contains(&story_incident),
         "{}",
