@@ -41,6 +41,22 @@ async fn log(desk: &TestDesk, requester: UserId, impact: Impact) -> (IncidentKey
     (key, result.position.to_string())
 }
 
+fn change(requested_by: UserId) -> NewChange {
+    NewChange {
+        change_type: ChangeType::Standard {
+            template: "patch".parse().expect("name"),
+        },
+        title: "Patch the mail relay".to_owned(),
+        description: "Monthly patches".to_owned(),
+        service: "email".parse().expect("id"),
+        impact: Impact::Low,
+        likelihood: Likelihood::Low,
+        implementation_plan: "apt upgrade".to_owned(),
+        backout_plan: "snapshot".to_owned(),
+        requested_by,
+    }
+}
+
 fn ok(response: &Value) -> &Value {
     assert_eq!(response["errors"], Value::Null, "{response}");
     &response["data"]
@@ -264,6 +280,14 @@ async fn queues_rank_by_score_and_show_past_states() {
     assert!(counts.contains(&json!({ "group": "network", "unassigned": false, "open": 2 })));
     assert!(counts.contains(&json!({ "group": null, "unassigned": true, "open": 0 })));
 
+    let too_many = desk
+        .gql(
+            Role::Agent,
+            r#"{ queue(group: "network", first: 201) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&too_many), Some("LIMIT_EXCEEDED"));
     let two_queues = desk
         .gql(
             Role::Agent,
@@ -428,6 +452,17 @@ async fn problems_and_the_known_error_database() {
         Some(3)
     );
     assert_eq!(data["knownErrors"][0]["key"], "PRB-1");
+    let by_status = r"query($status: ProblemStatusFilter) {
+      problems(filter: { status: $status }) { edges { node { key } } }
+    }";
+    let known = desk
+        .gql(Role::Agent, by_status, json!({ "status": "KNOWN_ERROR" }))
+        .await;
+    assert_eq!(ok(&known)["problems"]["edges"][0]["node"]["key"], "PRB-1");
+    let logged = desk
+        .gql(Role::Agent, by_status, json!({ "status": "LOGGED" }))
+        .await;
+    assert_eq!(ok(&logged)["problems"]["edges"], json!([]));
     let none = desk
         .gql(
             Role::Agent,
@@ -450,22 +485,7 @@ async fn changes_and_the_change_calendar_with_freezes() {
     let (key, _) = desk
         .state
         .desk
-        .raise_change(
-            NewChange {
-                change_type: ChangeType::Standard {
-                    template: "patch".parse().expect("name"),
-                },
-                title: "Patch the mail relay".to_owned(),
-                description: "Monthly patches".to_owned(),
-                service: "email".parse().expect("id"),
-                impact: Impact::Low,
-                likelihood: Likelihood::Low,
-                implementation_plan: "apt upgrade".to_owned(),
-                backout_plan: "snapshot".to_owned(),
-                requested_by: user(Role::Requester),
-            },
-            &requester,
-        )
+        .raise_change(change(user(Role::Requester)), &requester)
         .await
         .expect("raised");
     desk.state
@@ -520,13 +540,48 @@ async fn changes_and_the_change_calendar_with_freezes() {
         Some("FORBIDDEN")
     );
 
-    let lists =
-        r#"{ changes { edges { node { key requestedBy } } } change(key: "CHG-1") { status } }"#;
+    // A change someone else requested.
+    let mut theirs = change(user(Role::Agent));
+    theirs.title = "Rotate certificates".to_owned();
+    let raised = desk
+        .state
+        .desk
+        .raise_change(theirs, &actor(Role::Agent))
+        .await
+        .expect("raised")
+        .1
+        .position
+        .to_string();
+    let lists = r#"{
+      changes(filter: { status: SCHEDULED }) { edges { node { key requestedBy } } }
+      change(key: "CHG-1") { status }
+    }"#;
     let own = desk.gql(Role::Requester, lists, json!({})).await;
     assert_eq!(ok(&own)["changes"]["edges"][0]["node"]["key"], "CHG-1");
     assert_eq!(ok(&own)["change"]["status"], "Scheduled");
     let others = desk.gql(Role::Agent, lists, json!({})).await;
     assert_eq!(ok(&others)["change"]["status"], "Scheduled");
+    // The other change exists for the desk, not for the requester.
+    let all = r#"query($at: Position) {
+      changes(atLeast: $at) { edges { node { key } } }
+      change(key: "CHG-2") { key }
+    }"#;
+    let staff = desk
+        .gql(Role::ChangeManager, all, json!({ "at": raised }))
+        .await;
+    assert_eq!(
+        ok(&staff)["changes"]["edges"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(ok(&staff)["change"]["key"], "CHG-2");
+    let requester_view = desk
+        .gql(Role::Requester, all, json!({ "at": raised }))
+        .await;
+    assert_eq!(
+        ok(&requester_view)["changes"]["edges"],
+        json!([{ "node": { "key": "CHG-1" } }])
+    );
+    assert_eq!(ok(&requester_view)["change"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,9 +7,11 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use itsm_app::stream;
+use itsm_change::Status as ChangeStatus;
 use itsm_eventstore::{Envelope, EventStore};
 use itsm_incident::{IncidentEvent, Status};
 use itsm_kernel::{ChangeKey, IncidentKey, Priority, ProblemKey, ServiceId};
+use itsm_problem::ProblemStatus;
 use itsm_projections::views::{ChangeView, IncidentView, ProblemView};
 use itsm_projections::{LedgerEvent, decode};
 
@@ -67,11 +69,77 @@ pub struct IncidentFilter {
     pub requester: Option<String>,
 }
 
-/// Conditions every listed problem or change meets; absent is any. `status` is the status
-/// name as the node shows it (`KnownError`, `Scheduled`, ...).
+/// Where a problem is in its lifecycle, for filters.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemStatusFilter {
+    Logged,
+    UnderInvestigation,
+    KnownError,
+    Resolved,
+    Closed,
+    Cancelled,
+}
+
+impl From<ProblemStatusFilter> for ProblemStatus {
+    fn from(status: ProblemStatusFilter) -> Self {
+        match status {
+            ProblemStatusFilter::Logged => ProblemStatus::Logged,
+            ProblemStatusFilter::UnderInvestigation => ProblemStatus::UnderInvestigation,
+            ProblemStatusFilter::KnownError => ProblemStatus::KnownError,
+            ProblemStatusFilter::Resolved => ProblemStatus::Resolved,
+            ProblemStatusFilter::Closed => ProblemStatus::Closed,
+            ProblemStatusFilter::Cancelled => ProblemStatus::Cancelled,
+        }
+    }
+}
+
+/// Where a change is in its lifecycle, for filters.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeStatusFilter {
+    Draft,
+    Submitted,
+    Assessed,
+    Authorized,
+    Rejected,
+    Scheduled,
+    Implementing,
+    Implemented,
+    Failed,
+    Reviewed,
+    Closed,
+    Cancelled,
+}
+
+impl From<ChangeStatusFilter> for ChangeStatus {
+    fn from(status: ChangeStatusFilter) -> Self {
+        match status {
+            ChangeStatusFilter::Draft => ChangeStatus::Draft,
+            ChangeStatusFilter::Submitted => ChangeStatus::Submitted,
+            ChangeStatusFilter::Assessed => ChangeStatus::Assessed,
+            ChangeStatusFilter::Authorized => ChangeStatus::Authorized,
+            ChangeStatusFilter::Rejected => ChangeStatus::Rejected,
+            ChangeStatusFilter::Scheduled => ChangeStatus::Scheduled,
+            ChangeStatusFilter::Implementing => ChangeStatus::Implementing,
+            ChangeStatusFilter::Implemented => ChangeStatus::Implemented,
+            ChangeStatusFilter::Failed => ChangeStatus::Failed,
+            ChangeStatusFilter::Reviewed => ChangeStatus::Reviewed,
+            ChangeStatusFilter::Closed => ChangeStatus::Closed,
+            ChangeStatusFilter::Cancelled => ChangeStatus::Cancelled,
+        }
+    }
+}
+
+/// Conditions every listed problem meets; absent is any.
 #[derive(InputObject, Default)]
-pub struct TicketFilter {
-    pub status: Option<String>,
+pub struct ProblemFilter {
+    pub status: Option<ProblemStatusFilter>,
+    pub service: Option<String>,
+}
+
+/// Conditions every listed change meets; absent is any.
+#[derive(InputObject, Default)]
+pub struct ChangeFilter {
+    pub status: Option<ChangeStatusFilter>,
     pub service: Option<String>,
 }
 
@@ -234,7 +302,7 @@ impl ListQueries {
     async fn problems(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TicketFilter>,
+        filter: Option<ProblemFilter>,
         first: Option<i32>,
         after: Option<String>,
         at_least: Option<Position>,
@@ -257,8 +325,7 @@ impl ListQueries {
                 models.known_errors.problem(key).is_some_and(|problem| {
                     filter
                         .status
-                        .as_ref()
-                        .is_none_or(|s| *s == format!("{:?}", problem.status))
+                        .is_none_or(|s| ProblemStatus::from(s) == problem.status)
                         && filter
                             .service
                             .as_ref()
@@ -287,7 +354,7 @@ impl ListQueries {
     async fn changes(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TicketFilter>,
+        filter: Option<ChangeFilter>,
         first: Option<i32>,
         after: Option<String>,
         at_least: Option<Position>,
@@ -315,8 +382,7 @@ impl ListQueries {
                 models.changes.change(key).is_some_and(|change| {
                     filter
                         .status
-                        .as_ref()
-                        .is_none_or(|s| *s == format!("{:?}", change.status))
+                        .is_none_or(|s| ChangeStatus::from(s) == change.status)
                         && filter
                             .service
                             .as_ref()
