@@ -69,6 +69,7 @@ enum Command {
     /// Re-walk the hash chain and the stream index; exit 1 at the first defect.
     Verify,
     /// Rebuild the read models from position 1 and save them as a fresh snapshot.
+    #[command(visible_alias = "replay")]
     Rebuild,
     /// Write the whole ledger as JSON Lines, losslessly (hashes, hex payloads).
     Export {

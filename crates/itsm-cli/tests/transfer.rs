@@ -117,6 +117,10 @@ fn export_then_import_then_export_gives_an_identical_file_and_the_same_head_hash
         "{rebuilt}"
     );
 
+    // `replay` is the same command.
+    let replayed = ok(&ledgerdesk(&copy, &["replay"]));
+    assert!(replayed.contains("undecodable payloads  0"), "{replayed}");
+
     // A data directory with events refuses an import.
     let again = ledgerdesk(&copy, &["import", first.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
