@@ -286,7 +286,9 @@ impl LedgerSubscriptions {
 
     /// A group's queue (counts and the first `first` items) each time an event touches it: an
     /// incident of the group changes, or one enters or leaves it. From `fromPosition` (default:
-    /// the next event) on; each item reflects the read models right after that event.
+    /// the next event) on. Each item is read once the read models have applied its event, so
+    /// live items show the queue right after it; events replayed from an older `fromPosition`
+    /// show the queue as it is when they are sent.
     #[allow(
         clippy::unused_async,
         reason = "async-graphql subscription fields are async fns"

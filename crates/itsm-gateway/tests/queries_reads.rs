@@ -343,6 +343,22 @@ async fn sla_dashboard_explain_clock_and_what_if() {
         error_code(&desk.gql(Role::Agent, dashboard, json!({})).await),
         Some("FORBIDDEN")
     );
+    // Before the acknowledgement nothing had been met yet.
+    let before = desk
+        .gql(
+            Role::Auditor,
+            r#"query($asOf: Position) {
+              slaDashboard(period: { from: "2026-01-05", to: "2026-01-06" }, asOf: $asOf) {
+                rows { volume firstResponse { met } }
+              }
+            }"#,
+            json!({ "asOf": (acked.parse::<u64>().expect("a position") - 1).to_string() }),
+        )
+        .await;
+    assert_eq!(
+        ok(&before)["slaDashboard"]["rows"],
+        json!([{ "volume": 2, "firstResponse": { "met": 0 } }])
+    );
 
     let explain = r"query($key: ID!) {
       explainClock(incident: $key, clock: FIRST_RESPONSE) { status steps { step elapsedSeconds } }
@@ -439,8 +455,9 @@ async fn problems_and_the_known_error_database() {
     let query = r#"query($at: Position) {
       problems(atLeast: $at) { edges { node { key status workaround } } }
       problem(key: "PRB-1") { title timeline { eventType } }
-      knownErrors(search: "imap PROFILE") { key workaround }
+      knownErrors(search: "imap PROFILE", atLeast: $at) { key workaround }
     }"#;
+    // Top-level fields run concurrently: each read of a read model waits on its own.
     let answer = desk.gql(Role::Agent, query, json!({ "at": last })).await;
     let data = ok(&answer);
     assert_eq!(
