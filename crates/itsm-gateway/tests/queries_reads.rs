@@ -207,6 +207,30 @@ async fn incidents_are_listed_in_pages_and_requesters_see_their_own() {
     assert_eq!(high.as_array().map(Vec::len), Some(1), "{high}");
     assert_eq!(high[0]["node"]["key"], "INC-2");
 
+    // A cancelled incident has left the queues; the list still finds it.
+    let cancelled = desk
+        .state
+        .desk
+        .cancel(
+            IncidentKey::new(2),
+            "duplicate".to_owned(),
+            &actor(Role::Agent),
+        )
+        .await
+        .expect("cancelled")
+        .position
+        .to_string();
+    let gone = desk
+        .gql(
+            Role::Agent,
+            query,
+            json!({ "at": cancelled, "filter": { "status": "CANCELLED" } }),
+        )
+        .await;
+    let gone = &ok(&gone)["incidents"]["edges"];
+    assert_eq!(gone.as_array().map(Vec::len), Some(1), "{gone}");
+    assert_eq!(gone[0]["node"]["key"], "INC-2");
+
     let too_many = desk
         .gql(Role::Agent, query, json!({ "first": 10_000 }))
         .await;
