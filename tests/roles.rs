@@ -513,3 +513,128 @@ async fn a_missing_or_unknown_token_is_unauthenticated() {
         "{after}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_of_the_schema_has_a_row_and_every_row_an_operation() {
+    let desk = Desk::start().await;
+    let schema = desk
+        .ok(
+            Role::Auditor,
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let mut operations: Vec<String> = ["queryType", "mutationType", "subscriptionType"]
+        .iter()
+        .flat_map(|root| {
+            schema["__schema"][root]["fields"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|field| field["name"].as_str().map(str::to_owned))
+        .collect();
+    operations.sort();
+    let mut rows: Vec<String> = table()
+        .into_iter()
+        .map(|(operation, _)| operation)
+        .collect();
+    rows.sort();
+    let unlisted: Vec<&String> = operations.iter().filter(|op| !rows.contains(op)).collect();
+    let unknown: Vec<&String> = rows
+        .iter()
+        .filter(|row| !operations.contains(row))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "operations without a row in docs/ROLES.md (refused to everyone): {unlisted:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "rows of docs/ROLES.md the schema does not have: {unknown:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requester_finds_nothing_of_other_peoples_tickets() {
+    let desk = Desk::start().await;
+    let f = fixtures(&desk).await;
+    let other = f.other_incident.as_str();
+    let requester = Role::Requester;
+    // `own` rows: another's incident does not exist for them.
+    for operation in ["commentOnIncident", "closeIncident", "rateIncident"] {
+        let input = match operation {
+            "commentOnIncident" => json!({"key": other, "text": "hello?"}),
+            "rateIncident" => json!({"key": other, "score": 1}),
+            _ => json!({"key": other}),
+        };
+        assert_eq!(
+            desk.refused(requester, operation, input).await,
+            "NOT_FOUND",
+            "{operation} on another's incident"
+        );
+    }
+    let seen = desk
+        .gql(
+            requester,
+            "query($key: ID!) { incident(key: $key) { key } }",
+            json!({"key": other}),
+        )
+        .await;
+    assert!(
+        seen["data"]["incident"].is_null(),
+        "another's incident is invisible: {seen}"
+    );
+    let clock = desk
+        .gql(
+            requester,
+            "query($key: ID!) { explainClock(incident: $key, clock: RESOLUTION) { status } }",
+            json!({"key": other}),
+        )
+        .await;
+    assert!(
+        clock["data"]["explainClock"].is_null(),
+        "another's clock is invisible: {clock}"
+    );
+    let listed = desk
+        .ok(
+            requester,
+            "{ incidents(first: 50) { nodes { key requester } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = listed["incidents"]["nodes"].as_array().expect("nodes");
+    assert!(!nodes.is_empty(), "their own incident is listed");
+    assert!(
+        nodes
+            .iter()
+            .all(|node| node["key"] == f.own_incident.as_str()),
+        "only their own incidents: {listed}"
+    );
+    let mut events = Subscription::start(
+        desk.address(),
+        desk.token(requester),
+        "subscription($key: ID!) { ticketEvents(key: $key, fromPosition: \"1\") { eventType } }",
+        json!({"key": other}),
+    )
+    .await
+    .expect("the websocket opens");
+    assert_eq!(
+        events.refusal(WAIT).await.as_deref(),
+        Some("NOT_FOUND"),
+        "another's ticket events"
+    );
+    events.close().await;
+    let own_problem = desk
+        .gql(
+            requester,
+            "query($key: ID!) { problem(key: $key) { key } }",
+            json!({"key": f.problem}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&own_problem).as_deref(),
+        Some("FORBIDDEN"),
+        "{own_problem}"
+    );
+}

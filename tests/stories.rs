@@ -755,3 +755,43 @@ async fn an_auditor_verifies_the_chain_reads_the_feed_and_looks_into_the_past() 
         "{audit}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_tokens_and_read_models_survive_a_kill_and_a_restart() {
+    let mut desk = Desk::start().await;
+    catalog(&desk).await;
+    let (key, _) = log_incident(&desk, "Inbox is empty", "MEDIUM").await;
+    let acknowledged = desk
+        .mutate(
+            Role::Agent,
+            "acknowledgeIncident",
+            json!({"key": key}),
+            "incident { acknowledgedAt } position",
+        )
+        .await;
+    let before = incident(
+        &desk,
+        Role::Agent,
+        &key,
+        position(&acknowledged["position"]),
+    )
+    .await;
+    let head = desk.ledger_head().await;
+
+    // SIGKILL: no graceful shutdown. Every acknowledged write was flushed before its answer.
+    desk.server.kill_and_restart();
+    assert_eq!(desk.ledger_head().await, head, "the ledger after a restart");
+    // The same tokens (hashes in the ledger) still work, and the read models caught up.
+    let after = incident(&desk, Role::Agent, &key, head).await;
+    assert_eq!(after["status"], before["status"]);
+    assert_eq!(after["position"], before["position"]);
+    let verified = desk
+        .ok(Role::Auditor, "{ verifyLedger { ok events } }", json!({}))
+        .await;
+    assert_eq!(verified["verifyLedger"]["ok"], json!(true), "{verified}");
+    assert_eq!(position(&verified["verifyLedger"]["events"]), head);
+    // New writes go on from the head.
+    let (next, logged) = log_incident(&desk, "Calendar missing", "MEDIUM").await;
+    assert_ne!(next, key);
+    assert!(logged > head, "position {logged} after head {head}");
+}

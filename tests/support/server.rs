@@ -1,6 +1,6 @@
-//! A `ledgerdesk serve` child process on a fresh data directory, killed on drop.
+//! A `ledgerdesk serve` child process on a temporary data directory, killed on drop.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,70 +21,101 @@ pub struct Server {
     admin_token: String,
     log: PathBuf,
     // Dropped after the child is killed (fields drop in order, and Drop kills first).
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+/// What a started process printed before it listened.
+struct Started {
+    child: Child,
+    address: SocketAddr,
+    admin_token: Option<String>,
+}
+
+fn spawn(data: &Path, log: &Path) -> Started {
+    let stderr = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("the server log file");
+    let mut child = Command::new(ledgerdesk())
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("ledgerdesk starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keeps draining stdout for the server's whole life, so it never blocks on a pipe.
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let _receiver_gone = lines.send(line);
+        }
+    });
+    let mut admin_token = None;
+    let mut seen = Vec::new();
+    loop {
+        let Ok(line) = received.recv_timeout(STARTUP) else {
+            let _killed = child.kill();
+            let _reaped = child.wait();
+            panic!(
+                "ledgerdesk serve printed no address within {STARTUP:?}; stdout:\n{}\nlog:\n{}",
+                seen.join("\n"),
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        };
+        if let Some(token) = line.trim().strip_prefix("admin token:") {
+            admin_token = Some(token.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("listening on http://") {
+            let address = rest.trim().trim_end_matches("/graphql");
+            return Started {
+                child,
+                address: address.parse().expect("the printed address parses"),
+                admin_token,
+            };
+        }
+        seen.push(line);
+    }
 }
 
 impl Server {
-    /// Starts the server on an empty ledger and waits until it printed the bound address and
-    /// the first admin token (`  admin token: <secret>`, then `listening on http://<addr>/graphql`).
+    /// Starts the server on an empty ledger and waits until it printed the first admin token
+    /// (`  admin token: <secret>`) and the bound address (`listening on http://<addr>/graphql`).
     pub fn start() -> Server {
         let data = tempfile::tempdir().expect("a temporary data directory");
         let log = data.path().join("server.log");
-        let stderr = File::create(&log).expect("the server log file");
-        let mut child = Command::new(ledgerdesk())
-            .arg("--data")
-            .arg(data.path().join("ledger"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("ledgerdesk starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Keeps draining stdout for the server's whole life, so it never blocks on a pipe.
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                let _receiver_gone = lines.send(line);
-            }
-        });
-        let mut admin_token = None;
-        let mut address = None;
-        let mut seen = Vec::new();
-        while address.is_none() {
-            let Ok(line) = received.recv_timeout(STARTUP) else {
-                let _killed = child.kill();
-                let _reaped = child.wait();
-                panic!(
-                    "ledgerdesk serve printed no address within {STARTUP:?}; stdout:\n{}\nlog:\n{}",
-                    seen.join("\n"),
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            };
-            if let Some(token) = line.trim().strip_prefix("admin token:") {
-                admin_token = Some(token.trim().to_owned());
-            }
-            if let Some(rest) = line.strip_prefix("listening on http://") {
-                let addr = rest.trim().trim_end_matches("/graphql");
-                address = Some(addr.parse().expect("the printed address parses"));
-            }
-            seen.push(line);
-        }
-        let admin_token = admin_token.unwrap_or_else(|| {
-            panic!(
-                "a fresh server printed no admin token; stdout:\n{}",
-                seen.join("\n")
-            )
-        });
+        File::create(&log).expect("the server log file");
+        let started = spawn(&data.path().join("ledger"), &log);
+        let admin_token = started
+            .admin_token
+            .expect("a fresh server prints an admin token");
         Server {
-            child,
-            address: address.expect("loop ends with an address"),
+            child: started.child,
+            address: started.address,
             admin_token,
             log,
-            _data: data,
+            data,
         }
+    }
+
+    /// Kills the process without warning (SIGKILL: no graceful shutdown, no final flush) and
+    /// starts a new one on the same data directory. It must print no new admin token: the
+    /// first one is still in force.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("the server can be killed");
+        let _status = self.child.wait();
+        let started = spawn(&self.data.path().join("ledger"), &self.log);
+        assert!(
+            started.admin_token.is_none(),
+            "a restarted server issued another admin token"
+        );
+        self.child = started.child;
+        self.address = started.address;
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -99,10 +130,6 @@ impl Server {
     /// The server's log (stderr) so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn log_path(&self) -> &Path {
-        &self.log
     }
 
     /// Whether the process is still running (it must survive every hostile request).
