@@ -2,8 +2,9 @@
 //!
 //! - `architecture.rs` reads `cargo metadata`, `Cargo.lock` and the domain crates' sources and fails
 //!   when a crate breaks a dependency rule of docs/ARCHITECTURE.md.
-//! - `stories.rs`, `roles.rs` and `hostile.rs` start the real `ledgerdesk serve` on a fresh data
-//!   directory and speak HTTP and graphql-transport-ws to it, as any client would.
+//! - `stories.rs`, `roles.rs`, `hostile.rs` and `cli.rs` start the real `ledgerdesk serve` on a
+//!   fresh data directory and speak HTTP and graphql-transport-ws to it, as any client would
+//!   (`cli.rs` also runs the offline commands: verify, export, import, token create).
 //!
 //! This library holds what those tests share: where the workspace is, and the [`support`]
 //! harness (binary, server process, HTTP and websocket clients, a desk with a token per role).

@@ -795,3 +795,74 @@ async fn the_ledger_tokens_and_read_models_survive_a_kill_and_a_restart() {
     assert_ne!(next, key);
     assert!(logged > head, "position {logged} after head {head}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_watches_the_queue_live_and_the_server_reports_health_and_metrics() {
+    let desk = Desk::start().await;
+    catalog(&desk).await;
+    let mut queue = desk
+        .subscribe(
+            Role::Agent,
+            "subscription { queueChanged(group: \"service-desk\", first: 5) { group incident eventType open items { key priority } } }",
+            json!({}),
+        )
+        .await;
+    let (key, _) = log_incident(&desk, "Inbox is empty", "MEDIUM").await;
+    desk.mutate(
+        Role::Agent,
+        "assignIncident",
+        json!({"key": key, "group": "service-desk"}),
+        "position",
+    )
+    .await;
+    let change = queue
+        .wait_for(WAIT, |data| {
+            data["queueChanged"]["incident"] == key.as_str()
+        })
+        .await;
+    assert_eq!(change["queueChanged"]["open"].as_i64(), Some(1), "{change}");
+    assert_eq!(
+        change["queueChanged"]["items"][0]["key"].as_str(),
+        Some(key.as_str())
+    );
+    queue.close().await;
+    let counts = desk
+        .ok(Role::Agent, "{ queueCounts { group open } }", json!({}))
+        .await;
+    assert!(
+        counts["queueCounts"]
+            .as_array()
+            .expect("counts")
+            .iter()
+            .any(|count| count["group"] == "service-desk" && count["open"] == 1),
+        "{counts}"
+    );
+
+    let health = itsm_e2e::support::http::request(desk.address(), "GET", "/healthz", &[], None)
+        .await
+        .expect("GET /healthz");
+    assert_eq!(health.json()["status"].as_str(), Some("ok"));
+    let metrics = itsm_e2e::support::http::request(desk.address(), "GET", "/metrics", &[], None)
+        .await
+        .expect("GET /metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .is_some_and(|value| value.starts_with("text/plain")),
+        "Prometheus text: {:?}",
+        metrics.headers
+    );
+    let text = metrics.text();
+    assert!(!text.contains("Bearer"), "no secrets in metrics");
+    assert!(
+        text.lines()
+            .any(|line| !line.starts_with('#') && line.contains("mutation")),
+        "mutations are counted: {text}"
+    );
+    let graphiql = itsm_e2e::support::http::request(desk.address(), "GET", "/graphql", &[], None)
+        .await
+        .expect("GET /graphql");
+    assert_eq!(graphiql.status, 200);
+    assert!(graphiql.text().to_lowercase().contains("graphiql"));
+}

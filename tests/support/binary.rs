@@ -68,3 +68,12 @@ pub fn ledgerdesk() -> PathBuf {
         })
         .clone()
 }
+
+/// Runs `ledgerdesk <args>` to completion.
+pub fn run(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(ledgerdesk())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ledgerdesk runs")
+}

@@ -103,6 +103,36 @@ impl Server {
         }
     }
 
+    /// Serves an existing ledger in `<data>/ledger` (say, one filled by `ledgerdesk import`)
+    /// whose admin token is `admin_token`; a server on a ledger with tokens prints none.
+    pub fn start_existing(data: tempfile::TempDir, admin_token: &str) -> Server {
+        let log = data.path().join("server.log");
+        let started = spawn(&data.path().join("ledger"), &log);
+        assert!(
+            started.admin_token.is_none(),
+            "a server on a ledger with tokens issued another admin token"
+        );
+        Server {
+            child: started.child,
+            address: started.address,
+            admin_token: admin_token.to_owned(),
+            log,
+            data,
+        }
+    }
+
+    /// The data directory the server holds (what `--data` names).
+    pub fn ledger_dir(&self) -> PathBuf {
+        self.data.path().join("ledger")
+    }
+
+    /// Kills the process and waits until it is gone (its data directory stays), so that
+    /// offline CLI commands may open the directory.
+    pub fn stop(&mut self) {
+        let _killed = self.child.kill();
+        let _status = self.child.wait();
+    }
+
     /// Kills the process without warning (SIGKILL: no graceful shutdown, no final flush) and
     /// starts a new one on the same data directory. It must print no new admin token: the
     /// first one is still in force.
