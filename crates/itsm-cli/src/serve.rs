@@ -22,8 +22,11 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second call (tests driving `run` twice) keeps the first subscriber.
+    // Colours only on a terminal: a log file or a supervisor gets plain text.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _already_set = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colours)
         .with_writer(std::io::stderr)
         .try_init();
 }
