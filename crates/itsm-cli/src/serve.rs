@@ -78,9 +78,7 @@ pub async fn run(
     println!("health:   http://{address}/healthz");
     flush_stdout();
 
-    let served = axum::serve(listener, itsm_gateway::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = itsm_gateway::serve(listener, state, shutdown_signal()).await;
     tracing::info!("shutting down");
     running.processes.stop().await;
     drop(running.state);

@@ -47,5 +47,5 @@ pub use error::ApiError;
 pub use limits::RateLimiter;
 pub use metrics::{Gauges, Metrics, Outcome};
 pub use schema::{DeskSchema, build_schema, sdl};
-pub use server::app;
+pub use server::{app, serve};
 pub use state::{AppState, Limits, Running, TokenFollower};

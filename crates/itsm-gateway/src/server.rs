@@ -406,3 +406,15 @@ pub fn app(state: AppState) -> Router {
         ))
         .with_state(server)
 }
+
+/// Serves [`app`] for `state` on `listener` until `shutdown` completes, then lets in-flight
+/// requests finish. The binary calls this, so HTTP stays inside this crate.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
