@@ -568,7 +568,9 @@ async fn a_normal_change_passes_cab_avoids_the_freeze_and_is_implemented_and_rev
         "INVALID_TRANSITION"
     );
     // A slot a few seconds ahead, well before the freeze.
-    let slot = (Utc::now() + TimeDelta::seconds(3))
+    // Four seconds leave the request time to arrive before the slot starts (a slot in the past
+    // is refused), and keep the test short.
+    let slot = (Utc::now() + TimeDelta::seconds(4))
         .to_rfc3339_opts(SecondsFormat::Secs, true)
         .parse::<DateTime<Utc>>()
         .expect("an RFC 3339 instant");
@@ -598,6 +600,12 @@ async fn a_normal_change_passes_cab_avoids_the_freeze_and_is_implemented_and_rev
         Some("quarter-end")
     );
 
+    // Before the slot starts, implementation may not begin.
+    assert_eq!(
+        desk.refused(cm, "startChangeImplementation", k.clone())
+            .await,
+        "INVALID_TRANSITION"
+    );
     let started = start_when_the_slot_begins(&desk, &key, slot).await;
     assert_eq!(started["change"]["status"].as_str(), Some("Implementing"));
     desk.mutate(
@@ -715,7 +723,8 @@ async fn an_auditor_verifies_the_chain_reads_the_feed_and_looks_into_the_past() 
     // The dashboard before the second incident was logged (its command wrote several events,
     // so take the resolution's position) counts one incident; now two.
     let today = Utc::now().date_naive();
-    let period = json!({"from": today.to_string(), "to": (today + TimeDelta::days(1)).to_string()});
+    // A day either side, so a run across midnight counts the same incidents.
+    let period = json!({"from": (today - TimeDelta::days(1)).to_string(), "to": (today + TimeDelta::days(2)).to_string()});
     let dashboard = "query($period: PeriodInput!, $asOf: Position, $atLeast: Position) { slaDashboard(period: $period, asOf: $asOf, atLeast: $atLeast) { rows { volume resolved } position } }";
     let before = desk
         .ok(
