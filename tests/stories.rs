@@ -875,3 +875,138 @@ async fn an_agent_watches_the_queue_live_and_the_server_reports_health_and_metri
     assert_eq!(graphiql.status, 200);
     assert!(graphiql.text().to_lowercase().contains("graphiql"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_notes_stay_internal_and_requesters_comment_publicly_only() {
+    let desk = Desk::start().await;
+    catalog(&desk).await;
+    let (key, _) = log_incident(&desk, "Inbox is empty", "MEDIUM").await;
+    desk.mutate(
+        Role::Requester,
+        "commentOnIncident",
+        json!({"key": key, "text": "it is urgent for me"}),
+        "position",
+    )
+    .await;
+    assert_eq!(
+        desk.refused(
+            Role::Requester,
+            "commentOnIncident",
+            json!({"key": key, "text": "psst", "visibility": "INTERNAL"}),
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    let noted = desk
+        .mutate(
+            Role::Agent,
+            "commentOnIncident",
+            json!({"key": key, "text": "user has 3 mailboxes", "visibility": "INTERNAL"}),
+            "position",
+        )
+        .await;
+    let read = "query($key: ID!, $atLeast: Position) { incident(key: $key, atLeast: $atLeast) { comments { text visibility by } timeline { eventType summary } } }";
+    let vars = json!({"key": key, "atLeast": noted["position"]});
+    let agent_view = desk.ok(Role::Agent, read, vars.clone()).await;
+    let requester_view = desk.ok(Role::Requester, read, vars).await;
+    let texts = |view: &Value| -> Vec<String> {
+        view["incident"]["comments"]
+            .as_array()
+            .expect("comments")
+            .iter()
+            .filter_map(|c| c["text"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        texts(&agent_view),
+        ["it is urgent for me", "user has 3 mailboxes"]
+    );
+    assert_eq!(texts(&requester_view), ["it is urgent for me"]);
+    assert!(
+        !requester_view.to_string().contains("3 mailboxes"),
+        "the internal note leaks through the timeline: {requester_view}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_change_may_be_scheduled_in_a_freeze_and_overlaps_are_collisions() {
+    let desk = Desk::start().await;
+    catalog(&desk).await;
+    let cm = Role::ChangeManager;
+    let now = Utc::now();
+    let freeze_from = now + TimeDelta::hours(1);
+    desk.mutate(
+        cm,
+        "defineFreezeWindow",
+        json!({"window": "all-hands", "from": rfc3339(freeze_from),
+               "to": rfc3339(freeze_from + TimeDelta::hours(3)), "reason": "company event"}),
+        "position",
+    )
+    .await;
+    let slot = json!({"from": rfc3339(freeze_from + TimeDelta::minutes(30)),
+                      "to": rfc3339(freeze_from + TimeDelta::minutes(90))});
+    let mut keys = Vec::new();
+    for title in ["Patch the mail relay", "Rotate the relay certificate"] {
+        let raised = desk
+            .mutate(
+                cm,
+                "raiseChange",
+                json!({"kind": "EMERGENCY", "title": title, "description": "zero-day",
+                       "service": "email", "impact": "HIGH", "likelihood": "MEDIUM",
+                       "implementationPlan": "apply", "backoutPlan": "revert"}),
+                "change { key }",
+            )
+            .await;
+        let key = raised["change"]["key"].as_str().expect("a key").to_owned();
+        desk.mutate(cm, "submitChange", json!({"key": key}), "position")
+            .await;
+        desk.mutate(
+            cm,
+            "assessChange",
+            json!({"key": key, "impact": "HIGH", "likelihood": "MEDIUM", "notes": "ECAB",
+                   "cab": ["dana"], "requiredApprovals": 1}),
+            "position",
+        )
+        .await;
+        desk.mutate(
+            cm,
+            "approveChange",
+            json!({"key": key, "approver": "dana"}),
+            "position",
+        )
+        .await;
+        let mut input = slot.clone();
+        input["key"] = json!(key);
+        let scheduled = desk
+            .mutate(cm, "scheduleChange", input, "change { status } position")
+            .await;
+        assert_eq!(
+            scheduled["change"]["status"].as_str(),
+            Some("Scheduled"),
+            "an emergency change inside the freeze: {scheduled}"
+        );
+        keys.push((key, position(&scheduled["position"])));
+    }
+    let (_, last) = keys.last().cloned().expect("two changes");
+    let calendar = desk
+        .ok(
+            Role::Auditor,
+            "query($from: String!, $to: String!, $atLeast: Position) { changeCalendar(from: $from, to: $to, atLeast: $atLeast) { changes { key } freezeWindows { name } collisions { service first second } } }",
+            json!({"from": rfc3339(now), "to": rfc3339(now + TimeDelta::hours(6)),
+                   "atLeast": last.to_string()}),
+        )
+        .await;
+    let collisions = calendar["changeCalendar"]["collisions"]
+        .as_array()
+        .expect("collisions");
+    assert_eq!(collisions.len(), 1, "{calendar}");
+    let pair = [
+        collisions[0]["first"].as_str().unwrap_or_default(),
+        collisions[0]["second"].as_str().unwrap_or_default(),
+    ];
+    assert!(
+        pair.contains(&keys[0].0.as_str()) && pair.contains(&keys[1].0.as_str()),
+        "{calendar}"
+    );
+    assert_eq!(collisions[0]["service"].as_str(), Some("email"));
+}
