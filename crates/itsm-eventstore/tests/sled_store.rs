@@ -55,10 +55,21 @@ async fn ten_events(dir: &tempfile::TempDir) -> Vec<Envelope> {
 
 /// Change the raw sled tree of a closed store.
 fn with_raw_tree(dir: &tempfile::TempDir, change: impl FnOnce(&sled::Db)) {
-    let db = sled::Config::new()
-        .path(dir.path().join(SLED_DIR))
-        .open()
-        .unwrap();
+    // sled's background threads let go of its file lock a moment after the store that used the
+    // directory was dropped (the store's own `open` waits for it the same way): retry, bounded.
+    let mut attempts = 0;
+    let db = loop {
+        match sled::Config::new().path(dir.path().join(SLED_DIR)).open() {
+            Ok(db) => break db,
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && attempts < 200 =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(e) => panic!("cannot open the raw sled tree: {e}"),
+        }
+    };
     change(&db);
     db.flush().unwrap();
 }
