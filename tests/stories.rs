@@ -1010,3 +1010,84 @@ async fn an_emergency_change_may_be_scheduled_in_a_freeze_and_overlaps_are_colli
     );
     assert_eq!(collisions[0]["service"].as_str(), Some("email"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_manager_reads_the_demo_history_and_asks_what_if() {
+    let desk = Desk::start_with(&["--demo"]).await;
+    let sm = Role::ServiceManager;
+    let catalog = desk
+        .ok(
+            sm,
+            "{ services { id active } calendars { name } slaPolicies { name service } me { ledgerHead } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        !catalog["services"].as_array().expect("services").is_empty(),
+        "{catalog}"
+    );
+    let head = position(&catalog["me"]["ledgerHead"]);
+    assert!(head > 100, "the demo seeded a history: head {head}");
+    let calendar = catalog["calendars"][0]["name"]
+        .as_str()
+        .expect("a demo calendar")
+        .to_owned();
+
+    let today = Utc::now().date_naive();
+    let dashboard = desk
+        .ok(
+            sm,
+            "query($period: PeriodInput!, $atLeast: Position) { slaDashboard(period: $period, groupBy: SERVICE, atLeast: $atLeast) { rows { key volume resolved resolution { met breached } } backlog { date open } } }",
+            json!({"period": {"from": (today - TimeDelta::days(120)).to_string(),
+                              "to": (today + TimeDelta::days(1)).to_string()},
+                   "atLeast": head.to_string()}),
+        )
+        .await;
+    let rows = dashboard["slaDashboard"]["rows"].as_array().expect("rows");
+    let volume: i64 = rows.iter().filter_map(|row| row["volume"].as_i64()).sum();
+    assert!(volume > 0, "the history counts incidents: {dashboard}");
+
+    // One write of the service manager's own, to tell the what-if's (none) from it.
+    desk.mutate(
+        sm,
+        "defineCalendar",
+        json!({"name": "e2e-weekends", "calendar": {"timezone": "UTC", "workingHours": [
+            {"day": "SATURDAY", "start": "10:00", "end": "14:00"}]}}),
+        "position",
+    )
+    .await;
+    // What if every resolution had to happen within one business minute?
+    let now = Utc::now();
+    let what_if = desk
+        .ok(
+            sm,
+            "query($input: SlaWhatIfInput!) { slaWhatIf(input: $input) { incidents actualMet actualBreached proposedMet proposedBreached } }",
+            json!({"input": {
+                "calendar": calendar,
+                "from": rfc3339(now - TimeDelta::days(120)),
+                "to": rfc3339(now),
+                "targets": {"firstResponseMinutes": 1, "resolutionMinutes": 1, "warningPercent": 80},
+            }}),
+        )
+        .await;
+    let report = &what_if["slaWhatIf"];
+    assert!(report["incidents"].as_i64() > Some(0), "{what_if}");
+    assert!(
+        report["proposedBreached"].as_i64() >= report["actualBreached"].as_i64(),
+        "a one-minute target breaches at least as often: {what_if}"
+    );
+    // The what-if writes nothing: the service manager's only event is the calendar (the SLA
+    // timer may append to the demo's open incidents meanwhile, so the head is no measure).
+    let audit = desk
+        .ok(
+            Role::Auditor,
+            "{ audit(filter: {actor: \"user:sam:service_manager\"}, first: 5) { nodes { eventType } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        audit["audit"]["nodes"],
+        json!([{"eventType": "CalendarDefined"}]),
+        "{audit}"
+    );
+}

@@ -90,7 +90,12 @@ pub struct Desk {
 impl Desk {
     /// Starts a server and issues a token for every role but admin (admin uses the printed one).
     pub async fn start() -> Desk {
-        let server = Server::start();
+        Desk::start_with(&[]).await
+    }
+
+    /// [`Desk::start`] with more `serve` arguments, such as `--demo`.
+    pub async fn start_with(serve_args: &[&str]) -> Desk {
+        let server = Server::start_with(serve_args);
         let mut desk = Desk {
             tokens: BTreeMap::from([(Role::Admin, server.admin_token().to_owned())]),
             server,

@@ -31,7 +31,7 @@ struct Started {
     admin_token: Option<String>,
 }
 
-fn spawn(data: &Path, log: &Path) -> Started {
+fn spawn(data: &Path, log: &Path, extra: &[&str]) -> Started {
     let stderr = OpenOptions::new()
         .create(true)
         .append(true)
@@ -41,6 +41,7 @@ fn spawn(data: &Path, log: &Path) -> Started {
         .arg("--data")
         .arg(data)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -87,10 +88,15 @@ impl Server {
     /// Starts the server on an empty ledger and waits until it printed the first admin token
     /// (`  admin token: <secret>`) and the bound address (`listening on http://<addr>/graphql`).
     pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// [`Server::start`] with more `serve` arguments, such as `--demo`.
+    pub fn start_with(extra: &[&str]) -> Server {
         let data = tempfile::tempdir().expect("a temporary data directory");
         let log = data.path().join("server.log");
         File::create(&log).expect("the server log file");
-        let started = spawn(&data.path().join("ledger"), &log);
+        let started = spawn(&data.path().join("ledger"), &log, extra);
         let admin_token = started
             .admin_token
             .expect("a fresh server prints an admin token");
@@ -107,7 +113,7 @@ impl Server {
     /// whose admin token is `admin_token`; a server on a ledger with tokens prints none.
     pub fn start_existing(data: tempfile::TempDir, admin_token: &str) -> Server {
         let log = data.path().join("server.log");
-        let started = spawn(&data.path().join("ledger"), &log);
+        let started = spawn(&data.path().join("ledger"), &log, &[]);
         assert!(
             started.admin_token.is_none(),
             "a server on a ledger with tokens issued another admin token"
@@ -139,7 +145,7 @@ impl Server {
     pub fn kill_and_restart(&mut self) {
         self.child.kill().expect("the server can be killed");
         let _status = self.child.wait();
-        let started = spawn(&self.data.path().join("ledger"), &self.log);
+        let started = spawn(&self.data.path().join("ledger"), &self.log, &[]);
         assert!(
             started.admin_token.is_none(),
             "a restarted server issued another admin token"
