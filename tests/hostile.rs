@@ -148,6 +148,14 @@ async fn broken_requests_get_their_codes_write_nothing_and_the_server_keeps_serv
         "{ ofType ".repeat(12),
         "}".repeat(12)
     );
+    // Thousands of aliases of one field: shallow, but far over the complexity limit.
+    let wide = format!(
+        "{{ {} }}",
+        (0..3000)
+            .map(|i| format!("a{i}: me {{ user }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let log_incident =
         "mutation($input: LogIncidentInput!) { logIncident(input: $input) { position } }";
     let acknowledge =
@@ -170,6 +178,7 @@ async fn broken_requests_get_their_codes_write_nothing_and_the_server_keeps_serv
     control_chars["title"] = json!("bell\u{7}");
     let cases: Vec<(&str, String, Value, &str)> = vec![
         ("a query too deep", deep, json!({}), "LIMIT_EXCEEDED"),
+        ("a query too complex", wide, json!({}), "LIMIT_EXCEEDED"),
         (
             "a syntax error",
             "{ me { user }".to_owned(),
