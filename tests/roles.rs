@@ -596,11 +596,12 @@ async fn a_requester_finds_nothing_of_other_peoples_tickets() {
         clock["data"]["explainClock"].is_null(),
         "another's clock is invisible: {clock}"
     );
+    let head = desk.ledger_head().await;
     let listed = desk
         .ok(
             requester,
-            "{ incidents(first: 50) { nodes { key requester } } }",
-            json!({}),
+            "query($atLeast: Position) { incidents(first: 50, atLeast: $atLeast) { nodes { key requester } } }",
+            json!({"atLeast": head.to_string()}),
         )
         .await;
     let nodes = listed["incidents"]["nodes"].as_array().expect("nodes");
