@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use itsm_e2e::support::binary::run;
-use itsm_e2e::support::{Desk, Role, Server, position};
+use itsm_e2e::support::{Desk, Role, Server, email_service_with_an_incident, position};
 use serde_json::json;
 
 fn ledgerdesk(data: &Path, args: &[&str]) -> std::process::Output {
@@ -23,48 +23,12 @@ fn text(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exported_ledger_imports_into_the_same_desk_and_offline_commands_respect_the_lock() {
     let mut desk = Desk::start().await;
-    let hours: Vec<_> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
-        .iter()
-        .map(|day| json!({"day": day, "start": "08:00", "end": "18:00"}))
-        .collect();
-    let sm = Role::ServiceManager;
-    desk.mutate(
-        sm,
-        "defineCalendar",
-        json!({"name": "office", "calendar": {"timezone": "Europe/Berlin", "workingHours": hours}}),
-        "position",
+    let key = email_service_with_an_incident(
+        &desk,
+        ("office", "Europe/Berlin", "08:00", "18:00"),
+        (60, 480),
     )
     .await;
-    desk.mutate(
-        sm,
-        "defineService",
-        json!({"service": "email", "name": "E-mail", "owner": "messaging", "criticality": "LOW"}),
-        "position",
-    )
-    .await;
-    desk.mutate(
-        sm,
-        "defineSlaPolicy",
-        json!({"policy": "email-p3", "service": "email", "priority": "P3", "tier": "STANDARD",
-               "calendar": "office",
-               "targets": {"firstResponseMinutes": 60, "resolutionMinutes": 480,
-                           "warningPercent": 80}}),
-        "position",
-    )
-    .await;
-    let logged = desk
-        .mutate(
-            Role::Requester,
-            "logIncident",
-            json!({"title": "Inbox is empty", "description": "since today", "service": "email",
-                   "category": "mailbox", "impact": "MEDIUM", "urgency": "MEDIUM"}),
-            "incident { key } position",
-        )
-        .await;
-    let key = logged["incident"]["key"]
-        .as_str()
-        .expect("a key")
-        .to_owned();
     let verified = desk
         .ok(
             Role::Auditor,

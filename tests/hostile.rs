@@ -2,54 +2,15 @@
 //! `extensions.code`, writes nothing (the ledger head stays where it was), and the server keeps
 //! serving afterwards.
 
-use itsm_e2e::support::{Desk, Event, Role, error_code, http};
+use itsm_e2e::support::{Desk, Event, Role, email_service_with_an_incident, error_code, http};
 use serde_json::{Value, json};
 
 /// One server for the whole file, with a service, a policy and one incident to aim at.
 async fn desk_with_an_incident() -> (Desk, String) {
     let desk = Desk::start().await;
-    let sm = Role::ServiceManager;
-    let hours: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
-        .iter()
-        .map(|day| json!({"day": day, "start": "00:00", "end": "24:00"}))
-        .collect();
-    desk.mutate(
-        sm,
-        "defineCalendar",
-        json!({"name": "weekdays", "calendar": {"timezone": "UTC", "workingHours": hours}}),
-        "position",
-    )
-    .await;
-    desk.mutate(
-        sm,
-        "defineService",
-        json!({"service": "email", "name": "E-mail", "owner": "messaging", "criticality": "LOW"}),
-        "position",
-    )
-    .await;
-    desk.mutate(
-        sm,
-        "defineSlaPolicy",
-        json!({"policy": "email-p3", "service": "email", "priority": "P3", "tier": "STANDARD",
-               "calendar": "weekdays",
-               "targets": {"firstResponseMinutes": 240, "resolutionMinutes": 960,
-                           "warningPercent": 80}}),
-        "position",
-    )
-    .await;
-    let logged = desk
-        .mutate(
-            Role::Requester,
-            "logIncident",
-            json!({"title": "Inbox is empty", "description": "since today", "service": "email",
-                   "category": "mailbox", "impact": "MEDIUM", "urgency": "MEDIUM"}),
-            "incident { key }",
-        )
-        .await;
-    let key = logged["incident"]["key"]
-        .as_str()
-        .expect("a key")
-        .to_owned();
+    let key =
+        email_service_with_an_incident(&desk, ("weekdays", "UTC", "00:00", "24:00"), (240, 960))
+            .await;
     (desk, key)
 }
 

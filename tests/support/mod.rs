@@ -256,3 +256,56 @@ pub fn position(value: &Value) -> u64 {
 
 /// Bounded waits for things the server does on its own (timers, subscriptions).
 pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Seeds the `email` service (owner `messaging`) with a P3 standard policy on a weekday calendar
+/// `calendar` in `timezone` (`start`..`end` local, `24:00` = midnight) and logs one P3 incident
+/// by the requester; returns its key.
+pub async fn email_service_with_an_incident(
+    desk: &Desk,
+    calendar: (&str, &str, &str, &str),
+    targets_minutes: (u32, u32),
+) -> String {
+    let (name, timezone, start, end) = calendar;
+    let sm = Role::ServiceManager;
+    let hours: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+        .iter()
+        .map(|day| json!({"day": day, "start": start, "end": end}))
+        .collect();
+    desk.mutate(
+        sm,
+        "defineCalendar",
+        json!({"name": name, "calendar": {"timezone": timezone, "workingHours": hours}}),
+        "position",
+    )
+    .await;
+    desk.mutate(
+        sm,
+        "defineService",
+        json!({"service": "email", "name": "E-mail", "owner": "messaging", "criticality": "LOW"}),
+        "position",
+    )
+    .await;
+    desk.mutate(
+        sm,
+        "defineSlaPolicy",
+        json!({"policy": "email-p3", "service": "email", "priority": "P3", "tier": "STANDARD",
+               "calendar": name,
+               "targets": {"firstResponseMinutes": targets_minutes.0,
+                           "resolutionMinutes": targets_minutes.1, "warningPercent": 80}}),
+        "position",
+    )
+    .await;
+    let logged = desk
+        .mutate(
+            Role::Requester,
+            "logIncident",
+            json!({"title": "Inbox is empty", "description": "since today", "service": "email",
+                   "category": "mailbox", "impact": "MEDIUM", "urgency": "MEDIUM"}),
+            "incident { key }",
+        )
+        .await;
+    logged["incident"]["key"]
+        .as_str()
+        .expect("a key")
+        .to_owned()
+}
