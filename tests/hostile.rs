@@ -351,16 +351,13 @@ async fn broken_subscriptions_are_refused_and_the_server_keeps_serving() {
             "a syntax error",
             "subscription { eventFeed { position }",
             json!({}),
-            // async-graphql's own errors get their code only on the HTTP path (server.rs
-            // `with_codes`); over websocket they arrive without one. A gap, reported: when the
-            // gateway adds it, expect Some("VALIDATION") here.
-            None,
+            Some("VALIDATION"),
         ),
         (
             "a wrongly typed variable",
             "subscription($from: Position) { eventFeed(fromPosition: $from) { position } }",
             json!({"from": "minus one"}),
-            None,
+            Some("VALIDATION"),
         ),
         (
             "a role that may not follow the feed",

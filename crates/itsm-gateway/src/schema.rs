@@ -44,6 +44,7 @@ fn builder(
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
+    .extension(crate::server::ErrorCodes)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
 }

@@ -103,6 +103,30 @@ fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response 
     response
 }
 
+/// Gives the errors of every subscription response a code too: websocket requests never pass
+/// through the HTTP handler, but every subscription stream (its parse and validation errors
+/// included) passes through the schema's extensions.
+pub struct ErrorCodes;
+
+impl async_graphql::extensions::ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for ErrorCodes {
+    fn subscribe<'s>(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        stream: futures_util::stream::BoxStream<'s, async_graphql::Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> futures_util::stream::BoxStream<'s, async_graphql::Response> {
+        use futures_util::StreamExt;
+        next.run(ctx, stream).map(with_codes).boxed()
+    }
+}
+
 fn codes(errors: &[ServerError]) -> Vec<String> {
     errors
         .iter()
