@@ -153,39 +153,38 @@ async fn ticket_stream(
     access: Access,
 ) -> Result<StreamId, ApiError> {
     let not_found = || ApiError::NotFound(format!("ticket {}", key.as_str()));
-    if let Ok(incident) = key.parse::<IncidentKey>() {
+    let (stream, owner) = if let Ok(incident) = key.parse::<IncidentKey>() {
         let stream = stream::incident(incident);
-        if access == Access::Own {
-            let envelopes = state.store.read_stream(&stream, 1).await?;
-            let view = IncidentView::from_envelopes(&envelopes)?;
-            if view.is_none_or(|v| &v.incident.requester != user) {
-                return Err(not_found());
-            }
-        }
-        return Ok(stream);
-    }
-    if let Ok(change) = key.parse::<ChangeKey>() {
+        let envelopes = state.store.read_stream(&stream, 1).await?;
+        let owner = IncidentView::from_envelopes(&envelopes)?.map(|v| v.incident.requester);
+        (stream, owner)
+    } else if let Ok(change) = key.parse::<ChangeKey>() {
         let stream = stream::change(change);
-        if access == Access::Own {
-            let envelopes = state.store.read_stream(&stream, 1).await?;
-            let view = ChangeView::from_envelopes(&envelopes)?;
-            if view.is_none_or(|v| &v.change.requested_by != user) {
-                return Err(not_found());
-            }
+        let envelopes = state.store.read_stream(&stream, 1).await?;
+        let owner = ChangeView::from_envelopes(&envelopes)?.map(|v| v.change.requested_by);
+        (stream, owner)
+    } else if let Ok(problem) = key.parse::<ProblemKey>() {
+        let stream = stream::problem(problem);
+        if state.store.read_stream(&stream, 1).await?.is_empty() {
+            return Err(not_found());
         }
-        return Ok(stream);
-    }
-    if let Ok(problem) = key.parse::<ProblemKey>() {
         // Problems are nobody's own tickets.
         if access == Access::Own {
             return Err(not_found());
         }
-        return Ok(stream::problem(problem));
+        return Ok(stream);
+    } else {
+        return Err(ApiError::Validation(format!(
+            "{:?} is not a ticket key (INC-<n>, PRB-<n>, CHG-<n>)",
+            key.as_str()
+        )));
+    };
+    match owner {
+        // A ticket that does not exist, or (for a requester) someone else's.
+        None => Err(not_found()),
+        Some(owner) if access == Access::Own && &owner != user => Err(not_found()),
+        Some(_) => Ok(stream),
     }
-    Err(ApiError::Validation(format!(
-        "{:?} is not a ticket key (INC-<n>, PRB-<n>, CHG-<n>)",
-        key.as_str()
-    )))
 }
 
 /// The queue of `group` now: counts and the first `first` items.

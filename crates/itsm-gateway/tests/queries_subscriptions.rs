@@ -221,3 +221,21 @@ async fn queue_changed_emits_when_an_incident_enters_the_group() {
         "{refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_a_ticket_that_does_not_exist_is_not_found() {
+    let desk = TestDesk::new().await.with_catalog().await;
+    for key in ["INC-999", "CHG-999", "PRB-999"] {
+        let mut stream = Box::pin(subscribe(
+            &desk,
+            Role::Agent,
+            "subscription($key: ID!, $from: Position) { ticketEvents(key: $key, fromPosition: $from) { eventType } }",
+            json!({"key": key}),
+        ));
+        let response = next(&mut stream).await;
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{key}: {response}"
+        );
+    }
+}
