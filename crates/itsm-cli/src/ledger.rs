@@ -2,12 +2,7 @@
 //! models.
 
 use itsm_access::AccessEvent;
-use itsm_app::StreamKind;
-use itsm_catalog::CatalogEvent;
-use itsm_change::ChangeEvent;
 use itsm_eventstore::{Envelope, EventStore, SledStore, SnapshotStore, codec};
-use itsm_incident::IncidentEvent;
-use itsm_problem::ProblemEvent;
 use itsm_projections::{Projection, ReadModels};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -22,17 +17,15 @@ fn decode_as<T: DeserializeOwned + serde::Serialize>(payload: &[u8]) -> Result<V
     serde_json::to_value(&event).map_err(|e| e.to_string())
 }
 
-/// The payload as JSON, decoded with the event type of the stream's aggregate.
+/// The payload as JSON, decoded with the event type of the stream's aggregate (the read side's
+/// `decode`, which also checks the payload against the envelope's event type).
 pub fn payload_json(envelope: &Envelope) -> Result<Value, String> {
     if envelope.stream_id.as_str() == itsm_access::STREAM {
         // Token hashes only: the ledger never holds a secret.
         return decode_as::<AccessEvent>(&envelope.payload);
     }
-    match StreamKind::of(&envelope.stream_id) {
-        Some(StreamKind::Catalog) => decode_as::<CatalogEvent>(&envelope.payload),
-        Some(StreamKind::Incident(_)) => decode_as::<IncidentEvent>(&envelope.payload),
-        Some(StreamKind::Problem(_)) => decode_as::<ProblemEvent>(&envelope.payload),
-        Some(StreamKind::Change(_)) => decode_as::<ChangeEvent>(&envelope.payload),
+    match itsm_projections::decode(envelope).map_err(|e| e.to_string())? {
+        Some(event) => serde_json::to_value(&event).map_err(|e| e.to_string()),
         None => Err(format!("no aggregate owns stream {}", envelope.stream_id)),
     }
 }

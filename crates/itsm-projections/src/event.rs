@@ -41,6 +41,20 @@ impl LedgerEvent {
     }
 }
 
+/// Serializes the domain event alone, as its aggregate's enum would: the key is already in the
+/// stream name. This is the JSON form of a payload that `ledgerdesk events --json` and the
+/// `events` query show.
+impl serde::Serialize for LedgerEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            LedgerEvent::Catalog(event) => event.serialize(serializer),
+            LedgerEvent::Incident(_, event) => event.serialize(serializer),
+            LedgerEvent::Problem(_, event) => event.serialize(serializer),
+            LedgerEvent::Change(_, event) => event.serialize(serializer),
+        }
+    }
+}
+
 /// The aggregate behind a stream, parsed from its name.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,

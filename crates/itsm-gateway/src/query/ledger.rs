@@ -51,13 +51,8 @@ pub struct LedgerEventNode {
 }
 
 fn payload_json(event: &LedgerEvent) -> Option<String> {
-    let json = match event {
-        LedgerEvent::Catalog(event) => serde_json::to_string(event),
-        LedgerEvent::Incident(_, event) => serde_json::to_string(event),
-        LedgerEvent::Problem(_, event) => serde_json::to_string(event),
-        LedgerEvent::Change(_, event) => serde_json::to_string(event),
-    };
-    json.map_err(|error| tracing::warn!(%error, "event payload not representable as JSON"))
+    serde_json::to_string(event)
+        .map_err(|error| tracing::warn!(%error, "event payload not representable as JSON"))
         .ok()
 }
 
