@@ -125,7 +125,7 @@ pub fn open_incidents(open: u64) -> (ReadModels, u64) {
                     event_type: event.event_type().to_owned(),
                     schema_version: event.schema_version(),
                     payload: codec::encode(event).expect("encodes"),
-                    metadata: Metadata::new(itsm_app_label(&actor), at),
+                    metadata: Metadata::new(itsm_app::actor_label(&actor), at),
                     prev_hash: Hash::GENESIS,
                     hash: Hash::GENESIS,
                 };
@@ -136,14 +136,6 @@ pub fn open_incidents(open: u64) -> (ReadModels, u64) {
         }
     }
     (models, position)
-}
-
-/// The metadata actor text the application shell writes (`user:<id>:<role>`).
-fn itsm_app_label(actor: &Actor) -> String {
-    match actor {
-        Actor::User { id, role } => format!("user:{id}:{role}"),
-        Actor::Automation { name } => format!("automation:{name}"),
-    }
 }
 
 /// Memory figures at `open` open incidents.
