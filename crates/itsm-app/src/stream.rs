@@ -6,35 +6,9 @@
 use itsm_eventstore::StreamId;
 use itsm_kernel::{ChangeKey, IncidentKey, ProblemKey};
 
-/// The aggregate behind a stream, parsed from its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamKind {
-    Catalog,
-    Incident(IncidentKey),
-    Problem(ProblemKey),
-    Change(ChangeKey),
-}
-
-impl StreamKind {
-    /// Parses a stream name; `None` for streams no aggregate owns.
-    pub fn of(stream: &StreamId) -> Option<StreamKind> {
-        let name = stream.as_str();
-        if name == CATALOG {
-            return Some(StreamKind::Catalog);
-        }
-        let (prefix, number) = name.split_once('-')?;
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let number: u64 = number.parse().ok()?;
-        match prefix {
-            "incident" => Some(StreamKind::Incident(IncidentKey::new(number))),
-            "problem" => Some(StreamKind::Problem(ProblemKey::new(number))),
-            "change" => Some(StreamKind::Change(ChangeKey::new(number))),
-            _ => None,
-        }
-    }
-}
+/// The aggregate behind a stream, parsed from its name: the read side's parser, so the names
+/// built here and the names parsed there cannot drift apart (the tests below check both ways).
+pub use itsm_projections::StreamKind;
 
 const CATALOG: &str = "catalog";
 
