@@ -2,6 +2,7 @@
 //! graphql-transport-ws client, and a desk with one token per role.
 
 pub mod binary;
+pub mod client;
 pub mod http;
 pub mod server;
 pub mod ws;
@@ -95,7 +96,11 @@ impl Desk {
 
     /// [`Desk::start`] with more `serve` arguments, such as `--demo`.
     pub async fn start_with(serve_args: &[&str]) -> Desk {
-        let server = Server::start_with(serve_args);
+        Desk::on(Server::start_with(serve_args)).await
+    }
+
+    /// A desk on a server started by the caller (say, [`Server::start_in_shell`]).
+    pub async fn on(server: Server) -> Desk {
         let mut desk = Desk {
             tokens: BTreeMap::from([(Role::Admin, server.admin_token().to_owned())]),
             server,

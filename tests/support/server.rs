@@ -20,6 +20,8 @@ pub struct Server {
     address: SocketAddr,
     admin_token: String,
     log: PathBuf,
+    /// Shell commands run before `exec ledgerdesk` (see [`Server::start_in_shell`]).
+    shell_prefix: Option<String>,
     // Dropped after the child is killed (fields drop in order, and Drop kills first).
     data: tempfile::TempDir,
 }
@@ -31,13 +33,25 @@ struct Started {
     admin_token: Option<String>,
 }
 
-fn spawn(data: &Path, log: &Path, extra: &[&str]) -> Started {
+fn spawn(data: &Path, log: &Path, extra: &[&str], shell_prefix: Option<&str>) -> Started {
     let stderr = OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .expect("the server log file");
-    let mut child = Command::new(ledgerdesk())
+    let mut command = match shell_prefix {
+        None => Command::new(ledgerdesk()),
+        Some(prefix) => {
+            // `exec` keeps the process id: the child is the server itself, not a shell.
+            let mut shell = Command::new("sh");
+            shell
+                .arg("-c")
+                .arg(format!("{prefix}\nexec \"$0\" \"$@\""))
+                .arg(ledgerdesk());
+            shell
+        }
+    };
+    let mut child = command
         .arg("--data")
         .arg(data)
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -96,7 +110,7 @@ impl Server {
         let data = tempfile::tempdir().expect("a temporary data directory");
         let log = data.path().join("server.log");
         File::create(&log).expect("the server log file");
-        let started = spawn(&data.path().join("ledger"), &log, extra);
+        let started = spawn(&data.path().join("ledger"), &log, extra, None);
         let admin_token = started
             .admin_token
             .expect("a fresh server prints an admin token");
@@ -105,6 +119,28 @@ impl Server {
             address: started.address,
             admin_token,
             log,
+            shell_prefix: None,
+            data,
+        }
+    }
+
+    /// [`Server::start`] through `sh -c "<prefix>; exec ledgerdesk ..."`: the prefix may set
+    /// what the server inherits, e.g. `trap '' XFSZ` (an ignored signal stays ignored across
+    /// `exec`). Restarts go through the same prefix.
+    pub fn start_in_shell(prefix: &str) -> Server {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let log = data.path().join("server.log");
+        File::create(&log).expect("the server log file");
+        let started = spawn(&data.path().join("ledger"), &log, &[], Some(prefix));
+        let admin_token = started
+            .admin_token
+            .expect("a fresh server prints an admin token");
+        Server {
+            child: started.child,
+            address: started.address,
+            admin_token,
+            log,
+            shell_prefix: Some(prefix.to_owned()),
             data,
         }
     }
@@ -113,7 +149,7 @@ impl Server {
     /// whose admin token is `admin_token`; a server on a ledger with tokens prints none.
     pub fn start_existing(data: tempfile::TempDir, admin_token: &str) -> Server {
         let log = data.path().join("server.log");
-        let started = spawn(&data.path().join("ledger"), &log, &[]);
+        let started = spawn(&data.path().join("ledger"), &log, &[], None);
         assert!(
             started.admin_token.is_none(),
             "a server on a ledger with tokens issued another admin token"
@@ -123,6 +159,7 @@ impl Server {
             address: started.address,
             admin_token: admin_token.to_owned(),
             log,
+            shell_prefix: None,
             data,
         }
     }
@@ -145,13 +182,29 @@ impl Server {
     pub fn kill_and_restart(&mut self) {
         self.child.kill().expect("the server can be killed");
         let _status = self.child.wait();
-        let started = spawn(&self.data.path().join("ledger"), &self.log, &[]);
+        self.restart();
+    }
+
+    /// Starts a new process on the same data directory (after [`Server::stop`]), the same way
+    /// the first one was started; it gets a new address. It must print no new admin token.
+    pub fn restart(&mut self) {
+        let started = spawn(
+            &self.data.path().join("ledger"),
+            &self.log,
+            &[],
+            self.shell_prefix.as_deref(),
+        );
         assert!(
             started.admin_token.is_none(),
             "a restarted server issued another admin token"
         );
         self.child = started.child;
         self.address = started.address;
+    }
+
+    /// The server's process id (the server itself, also when started through a shell).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn address(&self) -> SocketAddr {
