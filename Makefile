@@ -6,6 +6,7 @@ DATA ?= ./data
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
 .PHONY: test fmt-check lint test-all fmt run schema bench bench-quick build
+.PHONY: crash-test
 
 test: fmt-check lint test-all
 
@@ -45,3 +46,11 @@ bench:
 
 bench-quick:
 	$(CARGO) run --release --locked -p itsm-benches --bin storebench -- --quick
+
+# Crash safety, long version (minutes): 100 SIGKILL-and-restart cycles against a release build.
+# Figures go to docs/RELIABILITY.md. CRASH_CYCLES and CRASH_SEED override the cycles and the seed.
+CRASH_CYCLES ?= 100
+crash-test:
+	$(CARGO) build --release --locked -p itsm-cli
+	LEDGERDESK_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/ledgerdesk" CRASH_CYCLES=$(CRASH_CYCLES) \
+		$(CARGO) test --locked -p itsm-e2e --test crash -- --nocapture
