@@ -8,6 +8,7 @@
 //! Must not: assert on timings (tests only check the output's shape), or measure anything but
 //! durable appends unless the figure's name says so.
 
+pub mod load;
 pub mod readmodels;
 pub mod store;
 

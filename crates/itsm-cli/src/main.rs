@@ -49,6 +49,8 @@ enum Command {
         /// Seed the demo data first if the ledger is empty.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        rate: serve::RateArgs,
     },
     /// Seed realistic demo data: services with calendars in three time zones, SLA policies,
     /// weeks of incident, problem and change history (recorded at past times), then a short
@@ -186,7 +188,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
     let store = open(&cli.data)?;
     match cli.command {
-        Command::Serve { listen, demo } => serve::run(store, &cli.data, listen, demo).await,
+        Command::Serve { listen, demo, rate } => {
+            serve::run(store, &cli.data, listen, demo, rate).await
+        }
         Command::Demo { incidents, weeks } => {
             demo::run(store, &cli.data, demo::Options { incidents, weeks }).await
         }

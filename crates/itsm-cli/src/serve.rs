@@ -31,11 +31,24 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// The per-token request rate of `serve` (HTTP 429 beyond it); the defaults are the gateway's
+/// `Limits`. Load generators raise it: one token then drives many connections.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct RateArgs {
+    /// Requests per second each token may make on average.
+    #[arg(long, default_value_t = Limits::default().rate_per_second)]
+    pub rate_per_second: f64,
+    /// Requests each token may make at once.
+    #[arg(long, default_value_t = Limits::default().rate_burst)]
+    pub rate_burst: u32,
+}
+
 pub async fn run(
     store: SledStore,
     data: &Path,
     listen: SocketAddr,
     seed_demo: bool,
+    rate: RateArgs,
 ) -> Result<(), CliError> {
     init_logging();
     let store = Arc::new(store);
@@ -53,7 +66,11 @@ pub async fn run(
     let running = AppState::start(
         Arc::clone(&store),
         Arc::new(SystemClock),
-        Limits::default(),
+        Limits {
+            rate_per_second: rate.rate_per_second,
+            rate_burst: rate.rate_burst,
+            ..Limits::default()
+        },
         ProcessConfig::default(),
     )
     .await
