@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use itsm_e2e::support::client::{
-    COMMENT, Client, Failure, LOG_INCIDENT, Rng, comment_input, incident_stream,
-    log_incident_input, one_minute_catalog, payload_clock,
+    ATTACH, COMMENT, Client, Failure, LOG_INCIDENT, Rng, attach_input, comment_input,
+    incident_stream, log_incident_input, one_minute_catalog, payload_clock, payload_field,
 };
 use itsm_e2e::support::{Desk, Role, binary, position};
 use serde_json::{Value, json};
@@ -35,8 +35,6 @@ const CLIENTS: usize = 4;
 const KILL_AFTER_MS: (u64, u64) = (150, 2_500);
 /// How long the one-minute clocks may take to breach after the last cycle.
 const BREACH_WAIT: Duration = Duration::from_mins(3);
-
-const ATTACH: &str = "mutation($input: AttachFileToIncidentInput!) { attachFileToIncident(input: $input) { position } }";
 
 /// What an acknowledged mutation changed.
 #[derive(Debug, Clone)]
@@ -86,10 +84,7 @@ async fn drive(client: Client, seed: u64, tag: String, mut keys: Vec<String>) ->
             let index = usize::try_from(rng.range(0, count)).unwrap_or(0);
             let key = keys[index].clone();
             if roll <= 2 {
-                let input = json!({"input": {
-                    "key": key, "name": text, "contentHash": format!("blake3:{:064x}", rng.next_u64()),
-                    "uri": format!("files://crash/{text}"), "sizeBytes": "1024",
-                }});
+                let input = attach_input(&key, &text, rng.next_u64());
                 (ATTACH, input, Some(key), Change::Attached(text.clone()))
             } else {
                 let input = comment_input(&key, &text);
@@ -151,22 +146,6 @@ struct Seen {
     acks_checked: usize,
 }
 
-fn text_of(event: &Value, field: &str) -> Option<String> {
-    fn find(value: &Value, field: &str) -> Option<String> {
-        match value {
-            Value::Object(map) => map
-                .get(field)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| map.values().find_map(|v| find(v, field))),
-            Value::Array(items) => items.iter().find_map(|v| find(v, field)),
-            _ => None,
-        }
-    }
-    let payload: Value = serde_json::from_str(event["payload"].as_str()?).ok()?;
-    find(&payload, field)
-}
-
 impl Seen {
     /// Reads the ledger from the last checked head on; the old head must be unchanged.
     async fn scan(&mut self, auditor: &Client) -> BTreeMap<u64, Value> {
@@ -194,7 +173,7 @@ impl Seen {
                     } else {
                         "name"
                     };
-                    let text = text_of(&event, field).unwrap_or_default();
+                    let text = payload_field(&event, field).unwrap_or_default();
                     *self.texts.entry(text).or_default() += 1;
                     let counts = self.per_stream.entry(stream.clone()).or_default();
                     if kind == "IncidentCommented" {
@@ -210,7 +189,10 @@ impl Seen {
                 _ => {}
             }
             self.head = at;
-            event["hash"].as_str().unwrap_or_default().clone_into(&mut self.head_hash);
+            event["hash"]
+                .as_str()
+                .unwrap_or_default()
+                .clone_into(&mut self.head_hash);
             new.insert(at, event);
         }
         if self.head == 0 {
@@ -249,11 +231,11 @@ async fn check_after_restart(desk: &Desk, seen: &mut Seen, acks: &[Ack], cycle: 
             ),
             Change::Noted(text) => {
                 assert_eq!(event["eventType"], "IncidentCommented", "{event}");
-                assert_eq!(text_of(event, "text").as_deref(), Some(text.as_str()));
+                assert_eq!(payload_field(event, "text").as_deref(), Some(text.as_str()));
             }
             Change::Attached(name) => {
                 assert_eq!(event["eventType"], "IncidentFileAttached", "{event}");
-                assert_eq!(text_of(event, "name").as_deref(), Some(name.as_str()));
+                assert_eq!(payload_field(event, "name").as_deref(), Some(name.as_str()));
             }
         }
     }

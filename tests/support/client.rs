@@ -163,6 +163,24 @@ pub fn payload_clock(event: &Value) -> Option<String> {
     find(&payload)
 }
 
+/// The string `field` of a decoded event payload, wherever it sits in the payload's JSON (a
+/// note's `text`, an attachment's `name`).
+pub fn payload_field(event: &Value, field: &str) -> Option<String> {
+    fn find(value: &Value, field: &str) -> Option<String> {
+        match value {
+            Value::Object(map) => map
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| map.values().find_map(|v| find(v, field))),
+            Value::Array(items) => items.iter().find_map(|v| find(v, field)),
+            _ => None,
+        }
+    }
+    let payload: Value = serde_json::from_str(event["payload"].as_str()?).ok()?;
+    find(&payload, field)
+}
+
 /// A small seeded generator (xorshift64*): the tests print the seed so a failing run can be
 /// replayed with the same draws.
 #[derive(Debug, Clone)]
@@ -274,4 +292,16 @@ pub fn comment_input(key: &str, text: &str) -> Value {
 /// The stream of an incident key: `INC-7` -> `incident-7`.
 pub fn incident_stream(key: &str) -> String {
     format!("incident-{}", key.trim_start_matches("INC-"))
+}
+
+/// The `attachFileToIncident` mutation, selecting the position.
+pub const ATTACH: &str = "mutation($input: AttachFileToIncidentInput!) { attachFileToIncident(input: $input) { position } }";
+
+/// The input of [`ATTACH`]: a file reference `name` on `key`, its content hash made of `seed`.
+pub fn attach_input(key: &str, name: &str, seed: u64) -> Value {
+    json!({"input": {
+        "key": key, "name": name, "contentHash": format!("blake3:{seed:064x}"),
+        "uri": format!("files://tests/{}", name.replace(char::is_whitespace, "-")),
+        "sizeBytes": "2048",
+    }})
 }
