@@ -369,6 +369,26 @@ pub(crate) fn decode_stored(key_position: u64, bytes: &[u8]) -> Result<Envelope,
     })
 }
 
+/// Decode a stored envelope for a reader: it must carry the position of its key and its own
+/// hash. Readers never get an envelope whose contents changed since it was written; `verify`
+/// uses [`decode_stored`] instead, to name each kind of defect.
+pub(crate) fn decode_checked(key_position: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
+    let env = decode_stored(key_position, bytes)?;
+    if env.position != key_position {
+        return Err(StoreError::Corrupt {
+            position: key_position,
+            reason: format!("the stored envelope says position {}", env.position),
+        });
+    }
+    if env.compute_hash() != env.hash {
+        return Err(StoreError::Corrupt {
+            position: key_position,
+            reason: "the stored hash does not match the envelope's contents".to_owned(),
+        });
+    }
+    Ok(env)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +454,26 @@ mod tests {
             let mut e = base.clone();
             change(&mut e);
             assert_ne!(e.compute_hash(), h, "variant {i} did not change the hash");
+        }
+    }
+
+    #[test]
+    fn a_reader_gets_no_envelope_whose_bytes_changed() {
+        let e = sample();
+        let bytes = encode_stored(&e).unwrap();
+        assert_eq!(decode_checked(1, &bytes).unwrap(), e);
+        assert!(matches!(
+            decode_checked(2, &bytes),
+            Err(StoreError::Corrupt { position: 2, .. })
+        ));
+        // Every single-byte change either fails to decode or fails the hash: none is served.
+        for i in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[i] ^= 0x20;
+            assert!(
+                decode_checked(1, &changed).is_err(),
+                "byte {i} changed unnoticed"
+            );
         }
     }
 

@@ -46,6 +46,7 @@ pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod import;
+mod head;
 mod keys;
 mod ledger;
 pub mod memory;
