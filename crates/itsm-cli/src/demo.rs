@@ -632,9 +632,9 @@ impl Sim {
                 self.refused.push(format!("{act:?}: {error}"));
                 Ok(())
             }
-            Err(error @ DeskError::Internal(_)) => Err(CliError::Command(format!(
-                "demo step {act:?} failed: {error}"
-            ))),
+            Err(error @ (DeskError::Internal(_) | DeskError::Unavailable(_))) => Err(
+                CliError::Command(format!("demo step {act:?} failed: {error}")),
+            ),
         }
     }
 

@@ -2,7 +2,10 @@
 //!
 //! The process holds the data directory for its whole life (sled's lock), wires the desk with
 //! the system clock (`itsm_gateway::AppState::start`), and serves `itsm_gateway::app` until
-//! Ctrl-C or SIGTERM, then stops the process managers and lets the store flush and close.
+//! Ctrl-C or SIGTERM, then stops the process managers and lets the store flush and close. A
+//! write that fails in the storage engine (a full disk, an I/O error) stops it too, with a clear
+//! message and exit code 2: the store accepts no writes until it is reopened, which a restart by
+//! the supervisor does.
 //! On the first start (no token issued yet) it issues an admin token and prints it once.
 
 use std::net::SocketAddr;
@@ -95,11 +98,29 @@ pub async fn run(
     println!("health:   http://{address}/healthz");
     flush_stdout();
 
-    let served = itsm_gateway::serve(listener, state, shutdown_signal()).await;
+    // A write that fails in the storage engine stops the store for good (sled keeps the I/O
+    // error until the database is reopened): stop serving then, so that a supervisor restarts
+    // the process, which reopens the ledger with everything acknowledged before.
+    let store_failed = store.failed();
+    let stop = async move {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            Some(failure) = store_failed => {
+                tracing::error!(%failure, "the ledger cannot be written: stopping");
+            }
+        }
+    };
+    let served = itsm_gateway::serve(listener, state, stop).await;
     tracing::info!("shutting down");
     running.processes.stop().await;
     drop(running.state);
     served.map_err(|e| CliError::Command(format!("the server failed: {e}")))?;
+    if let Some(failure) = store.failure() {
+        return Err(CliError::Command(format!(
+            "stopped: the ledger cannot be written ({failure}); everything acknowledged is on \
+             disk: start again once the disk has room or the I/O error is fixed"
+        )));
+    }
     println!("stopped");
     Ok(())
 }

@@ -6,8 +6,12 @@
 //! stages all writes in one `sled::Batch`, applies it, calls the blocking `db.flush()`, and only
 //! then publishes the new head, answers every caller and broadcasts the envelopes. Requests
 //! that fail (conflicts) are answered with their error and do not affect the others. If apply
-//! or flush fails, every caller of that batch gets the error and the writer reloads its state
-//! from disk, so memory never runs ahead of the log.
+//! or flush fails, every caller of that batch gets the error and the store stops writing for
+//! good (see `Writer::fail`): sled 0.34.7 keeps the first I/O error of a database and fails
+//! every later flush until it is reopened, and its memory may hold the failed batch although
+//! the disk does not. The head stays at the last durable batch, so nothing of the failed batch
+//! is read or acknowledged; [`SledStore::failed`] tells the owner, who reopens the store (the
+//! server stops so that its supervisor restarts it).
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -17,15 +21,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::append::{Appended, ExpectedVersion, NewEvent};
 use crate::codec;
-use crate::envelope::{
-    CommandId, Envelope, Metadata, StreamId, decode_checked, decode_stored, encode_stored_into,
-};
+use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_stored, encode_stored_into};
 use crate::error::StoreError;
-use crate::head::{self, HeadRecord};
 use crate::import::{self, ImportError, ImportIndex, Imported, Run};
 use crate::keys;
 use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
@@ -81,6 +82,8 @@ struct Inner {
     db: sled::Db,
     committed: Arc<AtomicU64>,
     live: broadcast::Sender<Published>,
+    /// Set once by the writer when a batch failed in sled (see `Writer::fail`).
+    failed: watch::Receiver<Option<StoreError>>,
     path: PathBuf,
     _lock: File,
     #[cfg(test)]
@@ -114,7 +117,6 @@ const SLED_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5
 
 enum SledOpenError {
     StillLocked,
-    Panicked(String),
     Other(sled::Error),
 }
 
@@ -128,24 +130,12 @@ fn open_sled(path: &Path, config: &SledConfig) -> Result<sled::Db, SledOpenError
     let started = std::time::Instant::now();
     let mut backoff = std::time::Duration::from_millis(5);
     loop {
-        // sled 0.34.7 panics on some damaged logs while recovering ("tried to serialize
-        // Uninitialized"): that is a database that does not open, not a crash of the caller.
-        let opened = std::panic::catch_unwind(|| {
-            sled::Config::new()
-                .path(path)
-                .cache_capacity(config.cache_capacity)
-                // No background flusher: only the writer thread flushes.
-                .flush_every_ms(None)
-                .open()
-        })
-        .map_err(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|m| (*m).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            SledOpenError::Panicked(message)
-        })?;
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(config.cache_capacity)
+            // No background flusher: only the writer thread flushes.
+            .flush_every_ms(None)
+            .open();
         match opened {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
@@ -186,9 +176,6 @@ impl SledStore {
             SledOpenError::StillLocked => StoreError::Locked {
                 path: dir.to_path_buf(),
             },
-            SledOpenError::Panicked(message) => StoreError::Storage {
-                message: format!("the storage engine failed while recovering its log: {message}"),
-            },
             SledOpenError::Other(other) => StoreError::storage(&other),
         })?;
         check_format(&db)?;
@@ -201,21 +188,14 @@ impl SledStore {
             None => tip.position,
             Some(_) => last_position(&db)?,
         };
-        if let Some(record) = head::read(dir)? {
-            head::check(record, head, |position| stored_hash(&db, position))?;
-        }
-        let head_record = HeadRecord::open(dir)?;
-        if broken.is_none() {
-            head_record.store(tip)?;
-        }
         let committed = Arc::new(AtomicU64::new(head));
         let (live, _) = broadcast::channel(config.broadcast_capacity.max(1));
         let (requests, receiver) = mpsc::channel();
+        let (failure, failed) = watch::channel(None);
         #[cfg(test)]
         let faults = tests::Faults::default();
         let writer = Writer {
             db: db.clone(),
-            head_record,
             import: (broken.is_none() && tip == Tip::EMPTY)
                 .then_some(ImportState { last_run: None }),
             tip,
@@ -224,6 +204,7 @@ impl SledStore {
             committed: Arc::clone(&committed),
             live: live.clone(),
             max_batch: config.max_batch.max(1),
+            failure,
             scratch: Scratch::default(),
             #[cfg(test)]
             faults: faults.clone(),
@@ -239,6 +220,7 @@ impl SledStore {
                 db,
                 committed,
                 live,
+                failed,
                 path: dir.to_path_buf(),
                 _lock: lock,
                 #[cfg(test)]
@@ -250,6 +232,25 @@ impl SledStore {
     /// The directory this store was opened in.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The storage failure that stopped this store's writes, if one did. Every append since
+    /// was refused with it; reopening the store is the way back.
+    pub fn failure(&self) -> Option<StoreError> {
+        self.inner.failed.borrow().clone()
+    }
+
+    /// Resolves with the storage failure that stops this store's writes (at once if one
+    /// already did), or with `None` when the store closes without one.
+    pub fn failed(&self) -> impl Future<Output = Option<StoreError>> + Send + 'static {
+        let mut failed = self.inner.failed.clone();
+        async move {
+            failed
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|failure| failure.clone())
+        }
     }
 
     /// Validate and queue an append; the receiver answers after the batch's flush.
@@ -334,18 +335,7 @@ impl SledStore {
                     position,
                     reason: format!("stream index of {stream} points to a missing event"),
                 })?;
-            let env = decode_checked(position, &bytes)?;
-            let version = keys::version_suffix(&key).unwrap_or(0);
-            if env.stream_id != *stream || env.version != version {
-                return Err(StoreError::Corrupt {
-                    position,
-                    reason: format!(
-                        "the stream index says {stream} v{version}, the event is {} v{}",
-                        env.stream_id, env.version
-                    ),
-                });
-            }
-            out.push(env);
+            out.push(decode_stored(position, &bytes)?);
         }
         Ok(out)
     }
@@ -399,7 +389,7 @@ impl LogSource for Inner {
         if from > head || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut out: Vec<Envelope> =
+        let mut out =
             Vec::with_capacity(limit.min(usize::try_from(head - from + 1).unwrap_or(limit)));
         for entry in self
             .db
@@ -408,18 +398,7 @@ impl LogSource for Inner {
         {
             let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
             let position = keys::event_position(&key).unwrap_or(0);
-            let env = decode_checked(position, &value)?;
-            // Each envelope checks its own hash; consecutive ones must also link, so a
-            // rewritten event with a recomputed hash is not served either.
-            if let Some(prev) = out.last()
-                && (env.position != prev.position + 1 || env.prev_hash != prev.hash)
-            {
-                return Err(StoreError::Corrupt {
-                    position,
-                    reason: format!("does not link to position {}", prev.position),
-                });
-            }
-            out.push(env);
+            out.push(decode_stored(position, &value)?);
         }
         Ok(out)
     }
@@ -510,14 +489,6 @@ fn last_position(db: &sled::Db) -> Result<u64, StoreError> {
     }
 }
 
-/// The hash stored at `position`, `None` when the envelope there does not decode.
-fn stored_hash(db: &sled::Db, position: u64) -> Result<Option<crate::envelope::Hash>, StoreError> {
-    let bytes = db
-        .get(keys::event(position))
-        .map_err(|e| StoreError::storage(&e))?;
-    Ok(bytes.and_then(|bytes| decode_stored(position, &bytes).ok().map(|env| env.hash)))
-}
-
 /// The last envelope's position and hash, from the last `e/` key.
 fn load_tip(db: &sled::Db) -> Result<Tip, StoreError> {
     match db.scan_prefix(keys::EVENT_PREFIX).next_back() {
@@ -540,8 +511,6 @@ fn load_tip(db: &sled::Db) -> Result<Tip, StoreError> {
 /// The single writer. Owns all writes and the stream-version cache.
 struct Writer {
     db: sled::Db,
-    /// Rewritten after every durable batch (see [`crate::head`]).
-    head_record: HeadRecord,
     /// `Some` while the store holds only imported events (it was empty when opened and has
     /// taken no append since): imports are accepted.
     import: Option<ImportState>,
@@ -553,6 +522,8 @@ struct Writer {
     committed: Arc<AtomicU64>,
     live: broadcast::Sender<Published>,
     max_batch: usize,
+    /// Tells [`SledStore::failed`] that a batch failed in sled.
+    failure: watch::Sender<Option<StoreError>>,
     scratch: Scratch,
     /// Test-only fault injection for the next `persist`.
     #[cfg(test)]
@@ -702,7 +673,7 @@ impl Writer {
                 self.scratch.value.as_slice(),
             );
         }
-        if let Err(e) = self.persist(batch) {
+        if let Err(e) = self.persist(batch).map_err(|e| self.fail(e)) {
             self.reload();
             // What reached the disk is unknown to this handle's run tracking: start afresh.
             if let Some(state) = self.import.as_mut() {
@@ -715,7 +686,6 @@ impl Writer {
         self.import = Some(ImportState {
             last_run: checked.last_run,
         });
-        self.record_head();
         self.committed.store(self.tip.position, Ordering::Release);
         let events = envelopes.len() as u64;
         if self.live.receiver_count() > 0 {
@@ -773,7 +743,7 @@ impl Writer {
             && !published.is_empty()
             && let Err(e) = self.persist(batch)
         {
-            failure = Some(e);
+            failure = Some(self.fail(e));
         }
         if let Some(err) = failure {
             self.reload();
@@ -785,7 +755,6 @@ impl Writer {
         if !published.is_empty() {
             // An ordinary append ends the window in which the store accepts imports.
             self.import = None;
-            self.record_head();
             // Readable from here on; then broadcast (subscriptions rely on this order).
             self.committed.store(self.tip.position, Ordering::Release);
             // Without subscribers, skip building the shared slice (a cheaper acknowledgement).
@@ -817,15 +786,33 @@ impl Writer {
         Ok(())
     }
 
-    /// Records the durable tip in the head record. A failed write keeps the older record, which
-    /// names a prefix of the ledger and so stays true: the batch is still acknowledged.
-    fn record_head(&self) {
-        let _older_record_stays_true = self.head_record.store(self.tip);
+    /// A batch failed in sled's apply or flush: sled 0.34.7 keeps that I/O error and fails
+    /// every later flush of this database until it is reopened, and its memory may already hold
+    /// the batch that did not reach the disk. So the store stops writing: the head stays at the
+    /// last durable batch (nothing of the failed one is read, broadcast or acknowledged, also
+    /// not to a retry), every later append and import is refused with this error, and
+    /// [`SledStore::failed`] resolves. Whether the batch reached the disk shows after a reopen
+    /// (retry with the same command id).
+    fn fail(&mut self, error: StoreError) -> StoreError {
+        let detail = match error {
+            StoreError::Storage { message } => message,
+            other => other.to_string(),
+        };
+        let error = StoreError::Storage {
+            message: format!("{detail}; the store accepts no writes until it is reopened"),
+        };
+        self.broken = Some(error.clone());
+        self.failure.send_replace(Some(error.clone()));
+        error
     }
 
     /// After a failed batch: forget everything decided in memory and read the state back.
     fn reload(&mut self) {
         self.versions.clear();
+        if self.failure.borrow().is_some() {
+            // sled's memory may be ahead of its disk: keep the head at the last durable batch.
+            return;
+        }
         match load_tip(&self.db) {
             Ok(tip) => {
                 self.tip = tip;
@@ -881,11 +868,7 @@ impl SledStore {
     fn save_snapshot_now(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
         snapshot::check_name(name)?;
         let tree = self.snapshots()?;
-        let key = snapshot::key(name, position);
-        let mut sealed = Vec::with_capacity(bytes.len() + 32);
-        sealed.extend_from_slice(bytes);
-        sealed.extend_from_slice(&snapshot_checksum(&key, bytes));
-        tree.insert(key, sealed)
+        tree.insert(snapshot::key(name, position), bytes)
             .map_err(|e| StoreError::storage(&e))?;
         let kept: Vec<sled::IVec> = tree
             .range(snapshot::key(name, 0)..=snapshot::key(name, u64::MAX))
@@ -905,37 +888,17 @@ impl SledStore {
         at_or_below: u64,
     ) -> Result<Option<Snapshot>, StoreError> {
         snapshot::check_name(name)?;
-        // Newest first; one whose checksum fails (changed bytes) is skipped: a snapshot is a
-        // cache, and a damaged one that still decodes would be silently wrong read models.
-        for entry in self
+        let newest = self
             .snapshots()?
             .range(snapshot::key(name, 0)..=snapshot::key(name, at_or_below))
-            .rev()
-        {
-            let (key, sealed) = entry.map_err(|e| StoreError::storage(&e))?;
-            let Some(split) = sealed.len().checked_sub(32) else {
-                continue;
-            };
-            let (bytes, checksum) = sealed.split_at(split);
-            if snapshot_checksum(&key, bytes) == checksum {
-                return Ok(Some(Snapshot {
-                    position: snapshot::position_of(&key),
-                    bytes: bytes.to_vec(),
-                }));
-            }
-        }
-        Ok(None)
+            .next_back()
+            .transpose()
+            .map_err(|e| StoreError::storage(&e))?;
+        Ok(newest.map(|(key, bytes)| Snapshot {
+            position: snapshot::position_of(&key),
+            bytes: bytes.to_vec(),
+        }))
     }
-}
-
-/// BLAKE3 of a snapshot's key (name and position) and bytes, stored after the bytes.
-fn snapshot_checksum(key: &[u8], bytes: &[u8]) -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(b"ledgerdesk.snapshot.v1");
-    hasher.update(&(key.len() as u64).to_be_bytes());
-    hasher.update(key);
-    hasher.update(bytes);
-    *hasher.finalize().as_bytes()
 }
 
 impl SnapshotStore for SledStore {
@@ -1009,26 +972,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_batch_that_fails_before_apply_answers_an_error_and_leaves_no_trace() {
+    async fn a_batch_that_fails_before_apply_stops_the_writes_until_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir);
+        let failed = store.failed();
         store.inner.faults.set(Fault::BeforeApply);
         assert!(matches!(
             append(&store, 1).await,
             Err(StoreError::Storage { .. })
         ));
         assert_eq!(store.head(), 0);
-        // The writer's memory was not advanced: the next append takes position 1, version 1.
+        // sled keeps its I/O error: every later append is refused with the same error, and
+        // the owner learns it.
+        let refused = append(&store, 2).await.unwrap_err();
+        assert_eq!(Some(refused.clone()), store.failure());
+        assert_eq!(failed.await, Some(refused));
+        drop(store);
+        // A reopen is the way back: nothing was written, and the failed command id is free.
+        let store = open(&dir);
+        assert_eq!(store.failure(), None);
         let next = append(&store, 2).await.unwrap();
         assert_eq!((next.first_position, next.version), (1, 1));
-        // And the failed command id was not recorded.
         let retried = append(&store, 1).await.unwrap();
         assert_eq!((retried.first_position, retried.version), (2, 2));
         assert!(store.verify().await.unwrap().is_ok());
     }
 
     #[tokio::test]
-    async fn a_batch_that_fails_after_apply_is_reloaded_and_a_retry_finds_it() {
+    async fn a_batch_that_fails_after_apply_is_never_served_and_a_reopen_decides() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir);
         let mut sub = store.subscribe_all(1);
@@ -1037,13 +1008,24 @@ mod tests {
             append(&store, 1).await,
             Err(StoreError::Storage { .. })
         ));
-        // The applied batch is what the writer reloaded; retrying the command finds it.
-        assert_eq!(store.head(), 1);
+        // sled's memory holds the batch, but it was not flushed: it is not readable, and a
+        // retry is refused rather than acknowledged as a duplicate of something not durable.
+        assert_eq!(store.head(), 0);
+        assert!(store.read_all(1, 10).await.unwrap().is_empty());
+        assert!(matches!(
+            append(&store, 1).await,
+            Err(StoreError::Storage { .. })
+        ));
+        drop(sub);
+        drop(store);
+        // After a reopen the retry finds the batch if it reached the disk, or writes it now:
+        // either way it is at position 1, once.
+        let store = open(&dir);
+        sub = store.subscribe_all(1);
         let retried = append(&store, 1).await.unwrap();
         assert_eq!((retried.first_position, retried.version), (1, 1));
         let next = append(&store, 2).await.unwrap();
         assert_eq!((next.first_position, next.version), (2, 2));
-        // The subscriber never saw a broadcast for position 1 and reads it from the log.
         assert_eq!(sub.next().await.unwrap().position, 1);
         assert_eq!(sub.next().await.unwrap().position, 2);
         assert!(store.verify().await.unwrap().is_ok());

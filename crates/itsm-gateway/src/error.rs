@@ -20,6 +20,9 @@ pub enum ApiError {
     InvalidTransition(String),
     Conflict(String),
     LimitExceeded(String),
+    /// The ledger cannot be written right now (disk full, I/O error, store stopped). The
+    /// detail is for the log only.
+    StorageUnavailable(String),
     /// The detail is for the log only.
     Internal(String),
 }
@@ -35,6 +38,11 @@ impl ApiError {
             ApiError::InvalidTransition(m) => format!("not allowed now: {m}"),
             ApiError::Conflict(m) => format!("conflict: {m}"),
             ApiError::LimitExceeded(m) => format!("limit exceeded: {m}"),
+            ApiError::StorageUnavailable(_) => {
+                "the ledger cannot be written right now; nothing of this request was recorded \
+                 (retry later)"
+                    .to_owned()
+            }
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -48,6 +56,7 @@ impl ApiError {
             ApiError::InvalidTransition(_) => "INVALID_TRANSITION",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ApiError::StorageUnavailable(_) => "STORAGE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -55,8 +64,10 @@ impl ApiError {
 
 impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
-        if let ApiError::Internal(detail) = &error {
-            tracing::error!(%detail, "internal error");
+        match &error {
+            ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
+            ApiError::StorageUnavailable(detail) => tracing::error!(%detail, "storage unavailable"),
+            _ => {}
         }
         let code = error.code();
         async_graphql::Error::new(error.message()).extend_with(|_, ext| ext.set("code", code))
@@ -72,13 +83,19 @@ impl From<DeskError> for ApiError {
             DeskError::Conflict(m) => ApiError::Conflict(m),
             DeskError::Forbidden(m) => ApiError::Forbidden(m),
             DeskError::Internal(m) => ApiError::Internal(m),
+            DeskError::Unavailable(m) => ApiError::StorageUnavailable(m),
         }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.to_string())
+        match error {
+            StoreError::Storage { .. } | StoreError::Closed => {
+                ApiError::StorageUnavailable(error.to_string())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -34,6 +34,10 @@ pub enum DeskError {
     /// Storage, codec or other failure; nothing the caller can fix.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The ledger cannot be written (or read) right now: the disk is full or failing, or the
+    /// store stopped. Nothing of this call was acknowledged; a later retry may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl DeskError {
@@ -46,6 +50,7 @@ impl DeskError {
             DeskError::Conflict(_) => "CONFLICT",
             DeskError::Forbidden(_) => "FORBIDDEN",
             DeskError::Internal(_) => "INTERNAL",
+            DeskError::Unavailable(_) => "STORAGE_UNAVAILABLE",
         }
     }
 }
@@ -197,9 +202,10 @@ impl From<StoreError> for DeskError {
             | StoreError::Locked { .. }
             | StoreError::UnsupportedFormat { .. }
             | StoreError::Corrupt { .. }
-            | StoreError::Codec(_)
-            | StoreError::Storage { .. }
-            | StoreError::Closed => DeskError::Internal(error.to_string()),
+            | StoreError::Codec(_) => DeskError::Internal(error.to_string()),
+            StoreError::Storage { .. } | StoreError::Closed => {
+                DeskError::Unavailable(error.to_string())
+            }
         }
     }
 }
