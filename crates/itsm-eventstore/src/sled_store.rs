@@ -25,8 +25,11 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::append::{Appended, ExpectedVersion, NewEvent};
 use crate::codec;
-use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_stored, encode_stored_into};
+use crate::envelope::{
+    CommandId, Envelope, Metadata, StreamId, decode_checked, decode_stored, encode_stored_into,
+};
 use crate::error::StoreError;
+use crate::head::{self, HeadRecord};
 use crate::import::{self, ImportError, ImportIndex, Imported, Run};
 use crate::keys;
 use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
@@ -117,6 +120,7 @@ const SLED_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5
 
 enum SledOpenError {
     StillLocked,
+    Panicked(String),
     Other(sled::Error),
 }
 
@@ -130,12 +134,24 @@ fn open_sled(path: &Path, config: &SledConfig) -> Result<sled::Db, SledOpenError
     let started = std::time::Instant::now();
     let mut backoff = std::time::Duration::from_millis(5);
     loop {
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(config.cache_capacity)
-            // No background flusher: only the writer thread flushes.
-            .flush_every_ms(None)
-            .open();
+        // sled 0.34.7 panics on some damaged logs while recovering ("tried to serialize
+        // Uninitialized"): that is a database that does not open, not a crash of the caller.
+        let opened = std::panic::catch_unwind(|| {
+            sled::Config::new()
+                .path(path)
+                .cache_capacity(config.cache_capacity)
+                // No background flusher: only the writer thread flushes.
+                .flush_every_ms(None)
+                .open()
+        })
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|m| (*m).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            SledOpenError::Panicked(message)
+        })?;
         match opened {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
@@ -176,6 +192,9 @@ impl SledStore {
             SledOpenError::StillLocked => StoreError::Locked {
                 path: dir.to_path_buf(),
             },
+            SledOpenError::Panicked(message) => StoreError::Storage {
+                message: format!("the storage engine failed while recovering its log: {message}"),
+            },
             SledOpenError::Other(other) => StoreError::storage(&other),
         })?;
         check_format(&db)?;
@@ -188,6 +207,13 @@ impl SledStore {
             None => tip.position,
             Some(_) => last_position(&db)?,
         };
+        if let Some(record) = head::read(dir)? {
+            head::check(record, head, |position| stored_hash(&db, position))?;
+        }
+        let head_record = HeadRecord::open(dir)?;
+        if broken.is_none() {
+            head_record.store(tip)?;
+        }
         let committed = Arc::new(AtomicU64::new(head));
         let (live, _) = broadcast::channel(config.broadcast_capacity.max(1));
         let (requests, receiver) = mpsc::channel();
@@ -196,6 +222,7 @@ impl SledStore {
         let faults = tests::Faults::default();
         let writer = Writer {
             db: db.clone(),
+            head_record,
             import: (broken.is_none() && tip == Tip::EMPTY)
                 .then_some(ImportState { last_run: None }),
             tip,
@@ -335,7 +362,18 @@ impl SledStore {
                     position,
                     reason: format!("stream index of {stream} points to a missing event"),
                 })?;
-            out.push(decode_stored(position, &bytes)?);
+            let env = decode_checked(position, &bytes)?;
+            let version = keys::version_suffix(&key).unwrap_or(0);
+            if env.stream_id != *stream || env.version != version {
+                return Err(StoreError::Corrupt {
+                    position,
+                    reason: format!(
+                        "the stream index says {stream} v{version}, the event is {} v{}",
+                        env.stream_id, env.version
+                    ),
+                });
+            }
+            out.push(env);
         }
         Ok(out)
     }
@@ -389,7 +427,7 @@ impl LogSource for Inner {
         if from > head || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut out =
+        let mut out: Vec<Envelope> =
             Vec::with_capacity(limit.min(usize::try_from(head - from + 1).unwrap_or(limit)));
         for entry in self
             .db
@@ -398,7 +436,18 @@ impl LogSource for Inner {
         {
             let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
             let position = keys::event_position(&key).unwrap_or(0);
-            out.push(decode_stored(position, &value)?);
+            let env = decode_checked(position, &value)?;
+            // Each envelope checks its own hash; consecutive ones must also link, so a
+            // rewritten event with a recomputed hash is not served either.
+            if let Some(prev) = out.last()
+                && (env.position != prev.position + 1 || env.prev_hash != prev.hash)
+            {
+                return Err(StoreError::Corrupt {
+                    position,
+                    reason: format!("does not link to position {}", prev.position),
+                });
+            }
+            out.push(env);
         }
         Ok(out)
     }
@@ -489,6 +538,14 @@ fn last_position(db: &sled::Db) -> Result<u64, StoreError> {
     }
 }
 
+/// The hash stored at `position`, `None` when the envelope there does not decode.
+fn stored_hash(db: &sled::Db, position: u64) -> Result<Option<crate::envelope::Hash>, StoreError> {
+    let bytes = db
+        .get(keys::event(position))
+        .map_err(|e| StoreError::storage(&e))?;
+    Ok(bytes.and_then(|bytes| decode_stored(position, &bytes).ok().map(|env| env.hash)))
+}
+
 /// The last envelope's position and hash, from the last `e/` key.
 fn load_tip(db: &sled::Db) -> Result<Tip, StoreError> {
     match db.scan_prefix(keys::EVENT_PREFIX).next_back() {
@@ -511,6 +568,8 @@ fn load_tip(db: &sled::Db) -> Result<Tip, StoreError> {
 /// The single writer. Owns all writes and the stream-version cache.
 struct Writer {
     db: sled::Db,
+    /// Rewritten after every durable batch (see [`crate::head`]).
+    head_record: HeadRecord,
     /// `Some` while the store holds only imported events (it was empty when opened and has
     /// taken no append since): imports are accepted.
     import: Option<ImportState>,
@@ -686,6 +745,7 @@ impl Writer {
         self.import = Some(ImportState {
             last_run: checked.last_run,
         });
+        self.record_head();
         self.committed.store(self.tip.position, Ordering::Release);
         let events = envelopes.len() as u64;
         if self.live.receiver_count() > 0 {
@@ -755,6 +815,7 @@ impl Writer {
         if !published.is_empty() {
             // An ordinary append ends the window in which the store accepts imports.
             self.import = None;
+            self.record_head();
             // Readable from here on; then broadcast (subscriptions rely on this order).
             self.committed.store(self.tip.position, Ordering::Release);
             // Without subscribers, skip building the shared slice (a cheaper acknowledgement).
@@ -784,6 +845,12 @@ impl Writer {
         }
         self.db.flush().map_err(|e| StoreError::storage(&e))?;
         Ok(())
+    }
+
+    /// Records the durable tip in the head record. A failed write keeps the older record, which
+    /// names a prefix of the ledger and so stays true: the batch is still acknowledged.
+    fn record_head(&self) {
+        let _older_record_stays_true = self.head_record.store(self.tip);
     }
 
     /// A batch failed in sled's apply or flush: sled 0.34.7 keeps that I/O error and fails
@@ -868,7 +935,11 @@ impl SledStore {
     fn save_snapshot_now(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
         snapshot::check_name(name)?;
         let tree = self.snapshots()?;
-        tree.insert(snapshot::key(name, position), bytes)
+        let key = snapshot::key(name, position);
+        let mut sealed = Vec::with_capacity(bytes.len() + 32);
+        sealed.extend_from_slice(bytes);
+        sealed.extend_from_slice(&snapshot_checksum(&key, bytes));
+        tree.insert(key, sealed)
             .map_err(|e| StoreError::storage(&e))?;
         let kept: Vec<sled::IVec> = tree
             .range(snapshot::key(name, 0)..=snapshot::key(name, u64::MAX))
@@ -888,17 +959,37 @@ impl SledStore {
         at_or_below: u64,
     ) -> Result<Option<Snapshot>, StoreError> {
         snapshot::check_name(name)?;
-        let newest = self
+        // Newest first; one whose checksum fails (changed bytes) is skipped: a snapshot is a
+        // cache, and a damaged one that still decodes would be silently wrong read models.
+        for entry in self
             .snapshots()?
             .range(snapshot::key(name, 0)..=snapshot::key(name, at_or_below))
-            .next_back()
-            .transpose()
-            .map_err(|e| StoreError::storage(&e))?;
-        Ok(newest.map(|(key, bytes)| Snapshot {
-            position: snapshot::position_of(&key),
-            bytes: bytes.to_vec(),
-        }))
+            .rev()
+        {
+            let (key, sealed) = entry.map_err(|e| StoreError::storage(&e))?;
+            let Some(split) = sealed.len().checked_sub(32) else {
+                continue;
+            };
+            let (bytes, checksum) = sealed.split_at(split);
+            if snapshot_checksum(&key, bytes) == checksum {
+                return Ok(Some(Snapshot {
+                    position: snapshot::position_of(&key),
+                    bytes: bytes.to_vec(),
+                }));
+            }
+        }
+        Ok(None)
     }
+}
+
+/// BLAKE3 of a snapshot's key (name and position) and bytes, stored after the bytes.
+fn snapshot_checksum(key: &[u8], bytes: &[u8]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"ledgerdesk.snapshot.v1");
+    hasher.update(&(key.len() as u64).to_be_bytes());
+    hasher.update(key);
+    hasher.update(bytes);
+    *hasher.finalize().as_bytes()
 }
 
 impl SnapshotStore for SledStore {
