@@ -10,6 +10,7 @@
 
 pub mod load;
 pub mod readmodels;
+pub mod scale;
 pub mod store;
 
 use serde::Serialize;

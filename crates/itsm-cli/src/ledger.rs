@@ -122,7 +122,8 @@ pub async fn rebuild(store: &SledStore) -> Result<(), CliError> {
         }
     }
     let folded = started.elapsed();
-    let bytes = codec::encode(&models)
+    let bytes = models
+        .encode_snapshot()
         .map_err(|e| CliError::Command(format!("cannot encode the read models: {e}")))?;
     let snapshot_bytes = bytes.len();
     store

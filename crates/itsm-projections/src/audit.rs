@@ -8,11 +8,12 @@
 //! [`BLOCK`] entries lets a pure time-range query skip blocks entirely outside the range.
 
 use chrono::{DateTime, Utc};
-use itsm_eventstore::Envelope;
+use itsm_eventstore::{CodecError, Envelope};
 use serde::{Deserialize, Serialize};
 
 use crate::StreamFamily;
 use crate::intern::Interner;
+use crate::snapshot::{SnapshotReader, SnapshotWriter};
 
 /// Entries per time block.
 pub const BLOCK: usize = 256;
@@ -188,5 +189,58 @@ impl AuditIndex {
             out.push(*position);
         }
         out
+    }
+}
+
+impl AuditIndex {
+    /// Writes the index as snapshot frames (see [`crate::snapshot`]): every list delta-coded,
+    /// the time blocks left out (recomputed on load).
+    pub(crate) fn write_snapshot(&self, out: &mut SnapshotWriter) -> Result<(), CodecError> {
+        out.deltas(&self.positions)?;
+        out.signed_deltas(&self.times)?;
+        out.value(&self.actors)?;
+        out.value(&self.types)?;
+        for lists in [&self.by_actor, &self.by_type, &self.by_stream] {
+            out.value(&(lists.len() as u64))?;
+            for list in lists {
+                out.deltas(list)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read_snapshot(input: &mut SnapshotReader<'_>) -> Result<Self, CodecError> {
+        let positions = input.deltas()?;
+        let times = input.signed_deltas()?;
+        if times.len() != positions.len() {
+            return Err(CodecError::Decode(
+                "snapshot: audit times and positions differ in length".to_owned(),
+            ));
+        }
+        let actors = input.value()?;
+        let types = input.value()?;
+        let mut lists = || -> Result<Vec<Vec<u64>>, CodecError> {
+            let count: u64 = input.value()?;
+            (0..count).map(|_| input.deltas()).collect()
+        };
+        let (by_actor, by_type, by_stream) = (lists()?, lists()?, lists()?);
+        let blocks = times
+            .chunks(BLOCK)
+            .map(|block| {
+                block.iter().fold((i64::MAX, i64::MIN), |(min, max), time| {
+                    (min.min(*time), max.max(*time))
+                })
+            })
+            .collect();
+        Ok(AuditIndex {
+            positions,
+            times,
+            blocks,
+            actors,
+            by_actor,
+            types,
+            by_type,
+            by_stream,
+        })
     }
 }

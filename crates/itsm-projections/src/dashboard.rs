@@ -21,13 +21,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc, Weekday};
-use itsm_eventstore::Envelope;
+use itsm_eventstore::{CodecError, Envelope};
 use itsm_incident::IncidentEvent;
 use itsm_kernel::{GroupId, IncidentKey, Priority, ServiceId, UserId};
 use itsm_sla::{Calendar, ClockKind};
 use serde::{Deserialize, Serialize};
 
 use crate::intern::Interner;
+use crate::snapshot::{SnapshotReader, SnapshotWriter};
 use crate::{LedgerEvent, Projection};
 
 const NO_GROUP: u32 = u32::MAX;
@@ -634,5 +635,29 @@ impl Projection for SlaDashboard {
         if let LedgerEvent::Incident(key, event) = event {
             self.apply_incident(*key, event);
         }
+    }
+}
+
+impl SlaDashboard {
+    /// Writes the model as snapshot frames (see [`crate::snapshot`]).
+    pub(crate) fn write_snapshot(&self, out: &mut SnapshotWriter) -> Result<(), CodecError> {
+        out.value(&self.names)?;
+        out.value(&self.zones)?;
+        out.seq(self.tickets.len(), self.tickets.iter())?;
+        out.seq(self.buckets.len(), self.buckets.iter())?;
+        out.seq(self.agents.len(), self.agents.iter())
+    }
+
+    pub(crate) fn read_snapshot(input: &mut SnapshotReader<'_>) -> Result<Self, CodecError> {
+        Ok(SlaDashboard {
+            names: input.value()?,
+            zones: input.value()?,
+            tickets: input.seq::<(u64, DashTicket)>()?.into_iter().collect(),
+            buckets: input.seq::<(BucketKey, Counters)>()?.into_iter().collect(),
+            agents: input
+                .seq::<((i32, u32), AgentCounters)>()?
+                .into_iter()
+                .collect(),
+        })
     }
 }

@@ -4,7 +4,8 @@
 //! - [`ReadModels`]: every in-memory model behind one ledger position. The runner ([`runner`])
 //!   feeds it each envelope with [`ReadModels::apply_envelope`] (envelopes at or below
 //!   [`ReadModels::position`] are ignored, so replays are idempotent), snapshots it with
-//!   `itsm_eventstore::codec`, and replays a fresh copy from the nearest snapshot for as-of
+//!   [`ReadModels::encode_snapshot`] (framed and chunked through `itsm_eventstore::codec`, see
+//!   [`snapshot`]), and replays a fresh copy from the nearest snapshot for as-of
 //!   queries. It holds [`Queues`] (work queues with a documented urgency score), [`SlaDashboard`]
 //!   (incremental counters per local day x service x priority x group), [`ChangeCalendar`]
 //!   (slots, freeze windows, collisions; feeds `other_changes` of Schedule commands),
@@ -53,6 +54,7 @@ pub mod models;
 pub mod projection;
 pub mod queues;
 pub mod runner;
+pub mod snapshot;
 pub mod views;
 pub mod what_if;
 

@@ -1,6 +1,6 @@
 //! Every in-memory read model behind one position.
 
-use itsm_eventstore::Envelope;
+use itsm_eventstore::{CodecError, Envelope};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditIndex;
@@ -8,6 +8,7 @@ use crate::change_calendar::ChangeCalendar;
 use crate::dashboard::SlaDashboard;
 use crate::known_errors::KnownErrors;
 use crate::queues::Queues;
+use crate::snapshot::{CHUNK, SnapshotReader, SnapshotWriter};
 use crate::{LedgerEvent, Projection, ProjectionError, decode};
 
 /// All read models kept in memory, at one ledger position.
@@ -60,6 +61,41 @@ impl ReadModels {
                 Err(error)
             }
         }
+    }
+
+    /// The snapshot the runner saves: framed and chunked so it decodes at any size (see
+    /// [`crate::snapshot`]).
+    pub fn encode_snapshot(&self) -> Result<Vec<u8>, CodecError> {
+        self.encode_snapshot_in_chunks(CHUNK)
+    }
+
+    /// [`encode_snapshot`](Self::encode_snapshot) with at most `chunk` entries per frame of
+    /// a large map (smaller chunks make many frames: for tests of the framing).
+    pub fn encode_snapshot_in_chunks(&self, chunk: usize) -> Result<Vec<u8>, CodecError> {
+        let mut out = SnapshotWriter::new(chunk)?;
+        out.value(&self.position)?;
+        self.queues.write_snapshot(&mut out)?;
+        self.dashboard.write_snapshot(&mut out)?;
+        out.value(&self.changes)?;
+        out.value(&self.known_errors)?;
+        self.audit.write_snapshot(&mut out)?;
+        Ok(out.finish())
+    }
+
+    /// Decodes what [`encode_snapshot`](Self::encode_snapshot) wrote; damaged or foreign bytes
+    /// are an error, never a panic.
+    pub fn decode_snapshot(bytes: &[u8]) -> Result<Self, CodecError> {
+        let mut input = SnapshotReader::new(bytes)?;
+        let models = ReadModels {
+            position: input.value()?,
+            queues: Queues::read_snapshot(&mut input)?,
+            dashboard: SlaDashboard::read_snapshot(&mut input)?,
+            changes: input.value()?,
+            known_errors: input.value()?,
+            audit: AuditIndex::read_snapshot(&mut input)?,
+        };
+        input.finish()?;
+        Ok(models)
     }
 
     /// Heap bytes of all models, estimated from sizes and capacities (deterministic; not the

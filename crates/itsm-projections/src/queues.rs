@@ -40,13 +40,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use itsm_eventstore::Envelope;
+use itsm_eventstore::{CodecError, Envelope};
 use itsm_incident::{IncidentEvent, Status, Visibility};
 use itsm_kernel::{GroupId, IncidentKey, Priority, ServiceId, UserId};
 use itsm_sla::ClockKind;
 use serde::{Deserialize, Serialize};
 
 use crate::intern::Interner;
+use crate::snapshot::{SnapshotReader, SnapshotWriter};
 use crate::{LedgerEvent, Projection};
 
 /// A running clock due within this many seconds counts as at risk.
@@ -784,4 +785,46 @@ impl Projection for Queues {
             self.apply_incident(*key, event);
         }
     }
+}
+
+impl Queues {
+    /// Writes the model as snapshot frames (see [`crate::snapshot`]).
+    pub(crate) fn write_snapshot(&self, out: &mut SnapshotWriter) -> Result<(), CodecError> {
+        out.value(&self.names)?;
+        out.seq(self.tickets.len(), self.tickets.iter())?;
+        out.seq(self.parked.len(), self.parked.iter())?;
+        write_sets(out, &self.by_group)?;
+        write_sets(out, &self.by_agent)?;
+        out.deltas(&self.unassigned.iter().copied().collect::<Vec<_>>())
+    }
+
+    pub(crate) fn read_snapshot(input: &mut SnapshotReader<'_>) -> Result<Self, CodecError> {
+        Ok(Queues {
+            names: input.value()?,
+            tickets: input.seq::<(u64, Ticket)>()?.into_iter().collect(),
+            parked: input.seq::<(u64, Parked)>()?.into_iter().collect(),
+            by_group: read_sets(input)?,
+            by_agent: read_sets(input)?,
+            unassigned: input.deltas()?.into_iter().collect(),
+        })
+    }
+}
+
+/// Sets of ticket numbers per interned id: the ids, then each set delta-coded.
+fn write_sets(
+    out: &mut SnapshotWriter,
+    sets: &BTreeMap<u32, BTreeSet<u64>>,
+) -> Result<(), CodecError> {
+    out.value(&sets.keys().copied().collect::<Vec<u32>>())?;
+    for set in sets.values() {
+        out.deltas(&set.iter().copied().collect::<Vec<_>>())?;
+    }
+    Ok(())
+}
+
+fn read_sets(input: &mut SnapshotReader<'_>) -> Result<BTreeMap<u32, BTreeSet<u64>>, CodecError> {
+    let ids: Vec<u32> = input.value()?;
+    ids.into_iter()
+        .map(|id| Ok((id, input.deltas()?.into_iter().collect())))
+        .collect()
 }

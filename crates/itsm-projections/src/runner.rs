@@ -2,7 +2,9 @@
 //!
 //! At start it loads the newest snapshot (if any, and if it still decodes with this code) and
 //! subscribes to the ledger from the position after it; every envelope is applied in position
-//! order, and every `snapshot_every` events the models are encoded and saved as a new snapshot.
+//! order, and every `snapshot_every` events the models are encoded
+//! ([`ReadModels::encode_snapshot`]) and saved as a new snapshot; while catching up on a long
+//! replay, only at roughly doubling positions ([`snapshot_due`]).
 //! Queries read the models under a read lock; [`ProjectionRunner::wait_for`] gives
 //! read-your-writes (wait, bounded, until a position is applied), and
 //! [`ProjectionRunner::as_of`] rebuilds the models as they were at a past position from the
@@ -14,7 +16,7 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use itsm_eventstore::{EventStore, SnapshotStore, StoreError, codec};
+use itsm_eventstore::{EventStore, SnapshotStore, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -113,7 +115,7 @@ async fn restore<S: SnapshotStore>(
     let Some(snapshot) = store.load_snapshot(ReadModels::NAME, at_or_below).await? else {
         return Ok((ReadModels::default(), None));
     };
-    match codec::decode::<ReadModels>(&snapshot.bytes) {
+    match ReadModels::decode_snapshot(&snapshot.bytes) {
         Ok(models) if models.position() == snapshot.position => Ok((models, None)),
         Ok(models) => Ok((
             ReadModels::default(),
@@ -261,7 +263,12 @@ async fn follow<S: EventStore + SnapshotStore>(
             stats.last_problem = Some(problem.to_string());
         }
         since_snapshot += 1;
-        if config.snapshot_every > 0 && since_snapshot >= config.snapshot_every {
+        if snapshot_due(
+            config.snapshot_every,
+            since_snapshot,
+            applied.0,
+            store.head(),
+        ) {
             since_snapshot = 0;
             save_snapshot(&*store, &shared).await;
         }
@@ -269,10 +276,22 @@ async fn follow<S: EventStore + SnapshotStore>(
     }
 }
 
+/// Whether to save a snapshot now: `every` events after the last one, once the models have
+/// caught up with the ledger's head. While catching up (a long replay), only when the events
+/// since the last snapshot are at least half the position: snapshots at roughly doubling
+/// positions, so a replay of n events encodes about 2n worth of models instead of one full
+/// snapshot every `every` events (quadratic: at 10 million events, hundreds of snapshots of
+/// hundreds of megabytes each).
+pub(crate) fn snapshot_due(every: u64, since: u64, position: u64, head: u64) -> bool {
+    every > 0 && since >= every && (position >= head || since >= position / 2)
+}
+
 async fn save_snapshot<S: SnapshotStore>(store: &S, shared: &Shared) {
     let encoded = {
         let models = shared.models.read().unwrap_or_else(PoisonError::into_inner);
-        codec::encode(&*models).map(|bytes| (models.position(), bytes))
+        models
+            .encode_snapshot()
+            .map(|bytes| (models.position(), bytes))
     };
     let outcome = match encoded {
         Ok((at, bytes)) => store
@@ -286,5 +305,41 @@ async fn save_snapshot<S: SnapshotStore>(store: &S, shared: &Shared) {
     match outcome {
         Ok(at) => stats.last_snapshot = at,
         Err(problem) => stats.last_problem = Some(format!("snapshot not saved: {problem}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_due;
+
+    #[test]
+    fn live_runners_snapshot_every_n_events_and_replays_at_doubling_positions() {
+        // Live (at the head): every `every` events.
+        assert!(!snapshot_due(100, 99, 1_000, 1_000));
+        assert!(snapshot_due(100, 100, 1_000, 1_000));
+        assert!(
+            !snapshot_due(0, 1_000_000, 1_000, 1_000),
+            "0 turns snapshots off"
+        );
+        // Catching up on 1 000 000 events: not every 100, only once the gap is half the
+        // position, and at the end of the catch-up.
+        assert!(!snapshot_due(100, 100, 10_000, 1_000_000));
+        assert!(snapshot_due(100, 5_000, 10_000, 1_000_000));
+        assert!(snapshot_due(100, 200, 200, 1_000_000));
+        let mut saved = Vec::new();
+        let mut since = 0;
+        for position in 1..=1_000_000_u64 {
+            since += 1;
+            if snapshot_due(100, since, position, 1_000_000) {
+                saved.push(position);
+                since = 0;
+            }
+        }
+        assert_eq!(
+            saved.last(),
+            Some(&1_000_000),
+            "one at the end of the catch-up"
+        );
+        assert!(saved.len() <= 16, "a handful, not 10 000: {saved:?}");
     }
 }

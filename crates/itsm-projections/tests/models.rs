@@ -454,3 +454,40 @@ fn change_and_incident_views_carry_the_full_timeline() {
         models
     );
 }
+
+/// Past about 1.7 million indexed events the models claim more than the codec's 64 MiB decode
+/// limit in one value, so the whole-value encoding no longer decodes; the runner's framed
+/// snapshot still does, and gives the same models.
+#[test]
+fn snapshots_of_models_beyond_the_codec_limit_still_decode() {
+    let mut ledger = Ledger::new();
+    ledger.ok_incident(
+        1,
+        IncidentCommand::Log(Box::new(log(1))),
+        &agent("bob"),
+        t(1),
+    );
+    let mut models = models(&ledger.envelopes);
+    let mut envelope = ledger.envelopes.last().expect("one incident event").clone();
+    let events = 1_800_000_u64;
+    let base = models.position();
+    for n in 0..events {
+        envelope.position = base + 1 + n;
+        envelope.metadata.recorded_at =
+            t(2) + chrono::TimeDelta::seconds(i64::try_from(n / 7).expect("small"));
+        models.audit.record(&envelope);
+    }
+    let whole = codec::encode(&models).expect("encodes");
+    assert!(
+        codec::decode::<ReadModels>(&whole).is_err(),
+        "the whole-value encoding is past the codec's limit"
+    );
+    let framed = models.encode_snapshot().expect("encodes");
+    assert!(
+        framed.len() < whole.len() / 2,
+        "delta-coded lists are smaller"
+    );
+    let decoded = ReadModels::decode_snapshot(&framed).expect("the framed snapshot decodes");
+    assert_eq!(decoded.audit.len(), models.audit.len());
+    assert_eq!(decoded, models);
+}

@@ -416,6 +416,12 @@ proptest! {
         let snapshot = codec::encode(&first).expect("snapshot encodes");
         let mut restored: ReadModels = codec::decode(&snapshot).expect("snapshot decodes");
         prop_assert_eq!(&restored, &first);
+        // The runner's framed format, in its real chunks and in tiny ones (many frames).
+        for chunk in [itsm_projections::snapshot::CHUNK, 1, 3] {
+            let framed = first.encode_snapshot_in_chunks(chunk).expect("snapshot encodes");
+            let decoded = ReadModels::decode_snapshot(&framed).expect("snapshot decodes");
+            prop_assert_eq!(&decoded, &first);
+        }
         apply_all(&mut restored, &all[half..]);
         prop_assert_eq!(&restored, &live);
 
