@@ -131,6 +131,7 @@ enum SledOpenError {
 /// sled's background threads release their file handles after `Db` is gone. So a sled lock error
 /// here is retried with a short backoff instead of reported as another owner.
 fn open_sled(path: &Path, config: &SledConfig) -> Result<sled::Db, SledOpenError> {
+    remove_interrupted_snapshots(path).map_err(|e| SledOpenError::Other(sled::Error::Io(e)))?;
     let started = std::time::Instant::now();
     let mut backoff = std::time::Duration::from_millis(5);
     loop {
@@ -165,6 +166,34 @@ fn open_sled(path: &Path, config: &SledConfig) -> Result<sled::Db, SledOpenError
         }
     }
 }
+
+/// Removes the snapshot files an interrupted sled open left behind.
+///
+/// sled 0.34.7 writes its snapshot only while opening a database: to `snap.<lsn>.generating`,
+/// which it syncs and then renames to `snap.<lsn>`. A process killed in between leaves the
+/// `.generating` file, and every later open reads the lexicographically last `snap.*` file, that
+/// partial one, and fails with "Read corrupted data" for good: the public reports of sled
+/// databases that would not reopen after an abrupt stop (sled issues 1527 and 1533). Such a file is
+/// never a complete snapshot, and the caller holds the directory lock, so no sled instance is
+/// writing it: without it sled takes the previous snapshot (or none) and replays its log from
+/// there.
+fn remove_interrupted_snapshots(path: &Path) -> std::io::Result<()> {
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 const SLED_DIR: &str = "sled";
 
 impl SledStore {
@@ -1060,6 +1089,40 @@ mod tests {
             vec![NewEvent::new("E", 1, vec![1])],
             metadata,
         )
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_half_written_by_a_killed_open_does_not_stop_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        for command in 1..=20 {
+            append(&store, command).await.unwrap();
+        }
+        drop(store);
+        // sled writes its snapshot only while opening: this open writes one.
+        drop(open(&dir));
+        let sled_dir = dir.path().join(SLED_DIR);
+        let snapshot = fs::read_dir(&sled_dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("snap.") && !name.ends_with(".generating"))
+            .max()
+            .expect("sled wrote a snapshot while opening");
+        // What a kill between sled's write and its rename leaves: a partial `.generating` file.
+        let bytes = fs::read(sled_dir.join(&snapshot)).unwrap();
+        fs::write(
+            sled_dir.join(format!("{snapshot}.generating")),
+            &bytes[..bytes.len() / 2],
+        )
+        .unwrap();
+        // sled alone refuses this directory for good...
+        assert!(sled::Config::new().path(&sled_dir).open().is_err());
+        // ...the store drops the partial file and opens with every event.
+        let store = open(&dir);
+        assert_eq!(store.head(), 20);
+        assert!(store.verify().await.unwrap().is_ok());
+        let next = append(&store, 21).await.unwrap();
+        assert_eq!(next.first_position, 21);
     }
 
     #[tokio::test]
