@@ -1,7 +1,8 @@
 //! Crash safety of the real `ledgerdesk serve`: several clients log incidents and note and
 //! attach on them concurrently; the server is killed with SIGKILL at a random moment and
 //! restarted on the same data directory, `CRASH_CYCLES` times (default 5; `make crash-test`
-//! runs 100 on a release build). After every restart:
+//! runs 100 on a release build). In one cycle of three a restart is also killed during its
+//! startup, while sled recovers (and writes its own snapshot file). After every restart:
 //!
 //! - every acknowledged mutation is in the ledger at the position it was acknowledged with, in
 //!   its incident's stream, with its text; the prefix checked after the previous restart is
@@ -33,6 +34,9 @@ use serde_json::{Value, json};
 const CLIENTS: usize = 4;
 /// A kill lands this long after the cycle's clients started, drawn per cycle (milliseconds).
 const KILL_AFTER_MS: (u64, u64) = (150, 2_500);
+/// A kill during a restart's startup lands this long after the process started, at most
+/// (milliseconds).
+const STARTUP_KILL_MS: u64 = 1_500;
 /// How long the one-minute clocks may take to breach after the last cycle.
 const BREACH_WAIT: Duration = Duration::from_mins(3);
 
@@ -437,6 +441,7 @@ async fn acknowledged_events_survive_sigkill_and_sla_timers_resume() {
     let (mut acknowledged, mut in_flight) = (0_usize, 0_usize);
     let started = Instant::now();
     let mut slowest_restart = Duration::ZERO;
+    let mut startup_kills = 0_usize;
     for cycle in 1..=cycles {
         let tasks: Vec<_> = tokens
             .iter()
@@ -476,15 +481,26 @@ async fn acknowledged_events_survive_sigkill_and_sla_timers_resume() {
             }
         }
         acknowledged += acks.len();
+        // One cycle in three also kills a restart during its startup (sled's recovery, which
+        // writes sled's own snapshot), at a random moment of it.
+        let startup_kill =
+            (rng.range(0, 3) == 0).then(|| Duration::from_millis(rng.range(0, STARTUP_KILL_MS)));
+        if let Some(after) = startup_kill {
+            desk.server.kill_during_startup(after);
+        }
         let restarting = Instant::now();
         desk.server.restart();
         slowest_restart = slowest_restart.max(restarting.elapsed());
         check_after_restart(&desk, &mut seen, &acks, cycle).await;
         println!(
-            "cycle {cycle}: killed after {kill_after:?}, {} acknowledged, head {}",
+            "cycle {cycle}: killed after {kill_after:?}, {} acknowledged, head {}{}",
             acks.len(),
-            seen.head
+            seen.head,
+            startup_kill.map_or_else(String::new, |after| format!(
+                ", a restart killed {after:?} into its startup"
+            ))
         );
+        startup_kills += usize::from(startup_kill.is_some());
     }
     check_sla_timers(&desk, &mut seen).await;
     let head = seen.head;
@@ -502,7 +518,8 @@ async fn acknowledged_events_survive_sigkill_and_sla_timers_resume() {
         "{said}"
     );
     println!(
-        "{cycles} cycles survived in {:?}: {acknowledged} acknowledged mutations checked, \
+        "{cycles} cycles survived in {:?} ({startup_kills} of them with a kill during a \
+         restart's startup): {acknowledged} acknowledged mutations checked, \
          {in_flight} in flight at a kill, {} incidents with 2 warnings and 2 breaches each, \
          {head} events verified; slowest restart (spawn to listening) {slowest_restart:?}",
         started.elapsed(),

@@ -33,7 +33,9 @@ struct Started {
     admin_token: Option<String>,
 }
 
-fn spawn(data: &Path, log: &Path, extra: &[&str], shell_prefix: Option<&str>) -> Started {
+/// `ledgerdesk --data <data> serve --listen 127.0.0.1:0 <extra>`, its stderr appended to `log`,
+/// directly or through `sh -c "<shell_prefix>; exec ledgerdesk ..."`.
+fn command(data: &Path, log: &Path, extra: &[&str], shell_prefix: Option<&str>) -> Command {
     let stderr = OpenOptions::new()
         .create(true)
         .append(true)
@@ -51,15 +53,20 @@ fn spawn(data: &Path, log: &Path, extra: &[&str], shell_prefix: Option<&str>) ->
             shell
         }
     };
-    let mut child = command
+    command
         .arg("--data")
         .arg(data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
+        .stderr(stderr);
+    command
+}
+
+fn spawn(data: &Path, log: &Path, extra: &[&str], shell_prefix: Option<&str>) -> Started {
+    let mut child = command(data, log, extra, shell_prefix)
         .stdout(Stdio::piped())
-        .stderr(stderr)
         .spawn()
         .expect("ledgerdesk starts");
     let stdout = child.stdout.take().expect("piped stdout");
@@ -200,6 +207,25 @@ impl Server {
         );
         self.child = started.child;
         self.address = started.address;
+    }
+
+    /// After [`Server::stop`]: starts a new process on the same data directory and kills it
+    /// (SIGKILL) `after` its start, listening or not by then: a crash during startup, while the
+    /// storage engine recovers. [`Server::restart`] starts the next one.
+    pub fn kill_during_startup(&mut self, after: Duration) {
+        let mut child = command(
+            &self.data.path().join("ledger"),
+            &self.log,
+            &[],
+            self.shell_prefix.as_deref(),
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ledgerdesk starts");
+        // The kill lands at this moment of the startup; nothing is waited for.
+        std::thread::sleep(after);
+        let _killed = child.kill();
+        let _reaped = child.wait();
     }
 
     /// The server's process id (the server itself, also when started through a shell).
