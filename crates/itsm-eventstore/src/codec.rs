@@ -153,6 +153,107 @@ mod tests {
         assert!(decode::<String>(&bytes).is_err());
     }
 
+    /// One change to an encoded value.
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        FlipBit { at: usize, bit: u8 },
+        Overwrite { at: usize, byte: u8 },
+        Insert { at: usize, byte: u8 },
+        Remove { at: usize },
+        Truncate { keep: usize },
+    }
+
+    impl Mutation {
+        fn apply(&self, bytes: &mut Vec<u8>) {
+            let len = bytes.len().max(1);
+            match *self {
+                Mutation::FlipBit { at, bit } => {
+                    if let Some(b) = bytes.get_mut(at % len) {
+                        *b ^= 1 << (bit % 8);
+                    }
+                }
+                Mutation::Overwrite { at, byte } => {
+                    if let Some(b) = bytes.get_mut(at % len) {
+                        *b = byte;
+                    }
+                }
+                Mutation::Insert { at, byte } => bytes.insert(at % (bytes.len() + 1), byte),
+                Mutation::Remove { at } => {
+                    if !bytes.is_empty() {
+                        bytes.remove(at % len);
+                    }
+                }
+                Mutation::Truncate { keep } => bytes.truncate(keep % len),
+            }
+        }
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        // Length markers of bincode's varints (0xFB..=0xFD) and 0xFF are the interesting bytes.
+        let byte = prop_oneof![
+            any::<u8>(),
+            Just(0xFB),
+            Just(0xFC),
+            Just(0xFD),
+            Just(0xFF),
+            Just(0)
+        ];
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(at, bit)| Mutation::FlipBit { at, bit }),
+            (any::<usize>(), byte.clone()).prop_map(|(at, byte)| Mutation::Overwrite { at, byte }),
+            (any::<usize>(), byte).prop_map(|(at, byte)| Mutation::Insert { at, byte }),
+            any::<usize>().prop_map(|at| Mutation::Remove { at }),
+            any::<usize>().prop_map(|keep| Mutation::Truncate { keep }),
+        ]
+    }
+
+    fn arbitrary_envelope() -> impl Strategy<Value = crate::Envelope> {
+        (
+            1..u64::MAX,
+            "[a-z][a-z0-9-]{0,20}",
+            1..1_000_u64,
+            "[A-Za-z]{1,30}",
+            any::<u16>(),
+            proptest::collection::vec(any::<u8>(), 0..300),
+            ".{0,20}",
+            proptest::option::of(any::<u128>()),
+            (0_i64..4_000_000_000, 0_u32..1_000_000_000),
+            any::<[u8; 32]>(),
+        )
+            .prop_map(
+                |(
+                    position,
+                    stream,
+                    version,
+                    event_type,
+                    schema,
+                    payload,
+                    actor,
+                    command,
+                    at,
+                    prev,
+                )| {
+                    let recorded_at = chrono::DateTime::from_timestamp(at.0, at.1).unwrap();
+                    let mut metadata = crate::Metadata::new(actor, recorded_at);
+                    metadata.command_id =
+                        command.map(|c| crate::CommandId::from_uuid(uuid::Uuid::from_u128(c)));
+                    let mut envelope = crate::Envelope {
+                        position,
+                        stream_id: crate::StreamId::new(stream).unwrap(),
+                        version,
+                        event_type,
+                        schema_version: schema,
+                        payload,
+                        metadata,
+                        prev_hash: crate::Hash(prev),
+                        hash: crate::Hash::GENESIS,
+                    };
+                    envelope.hash = envelope.compute_hash();
+                    envelope
+                },
+            )
+    }
+
     proptest! {
         #[test]
         fn decoding_random_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
@@ -162,6 +263,47 @@ mod tests {
             let _ = decode::<Vec<String>>(&bytes);
             let _ = decode::<crate::envelope::StoredEnvelope>(&bytes);
             let _ = decode::<crate::append::Appended>(&bytes);
+        }
+
+        /// Mutations of valid stored envelopes (bit flips, overwritten, inserted and removed
+        /// bytes, truncation) never panic, and a reader never accepts a changed one: it is
+        /// refused, or it is byte-for-byte the original envelope.
+        #[test]
+        fn mutated_envelopes_never_panic_and_never_pass_the_readers_check(
+            envelope in arbitrary_envelope(),
+            mutations in proptest::collection::vec(mutation(), 1..6),
+        ) {
+            let original = crate::envelope::encode_stored(&envelope).unwrap();
+            let mut bytes = original.clone();
+            for m in &mutations {
+                m.apply(&mut bytes);
+            }
+            let _ = crate::envelope::decode_stored(envelope.position, &bytes);
+            match crate::envelope::decode_checked(envelope.position, &bytes) {
+                Ok(read) => prop_assert_eq!(read, envelope),
+                Err(crate::StoreError::Corrupt { position, .. }) => {
+                    prop_assert_eq!(position, envelope.position);
+                }
+                Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+            }
+        }
+
+        /// The same for payload-like values: mutated encodings decode to an error or a value,
+        /// never a panic or an abort.
+        #[test]
+        fn mutated_payloads_never_panic(
+            name in ".{0,20}",
+            data in proptest::collection::vec(any::<u8>(), 0..64),
+            tags in proptest::collection::vec(".{0,8}", 0..4),
+            mutations in proptest::collection::vec(mutation(), 1..6),
+        ) {
+            let s = Sample { name, n: 7, data, tags, opt: Some(1) };
+            let mut bytes = encode(&s).unwrap();
+            for m in &mutations {
+                m.apply(&mut bytes);
+            }
+            let _ = decode::<Sample>(&bytes);
+            let _ = decode::<Vec<String>>(&bytes);
         }
 
         #[test]

@@ -24,13 +24,22 @@ where
         .map_err(|e: itsm_kernel::IdError| ApiError::Validation(format!("{field}: {e}")))
 }
 
-/// Parses a ticket key (`INC-42`, `PRB-7`, `CHG-3`).
+/// Parses a ticket key (`INC-42`, `PRB-7`, `CHG-3`). Only the canonical spelling is a key:
+/// `INC-01` would otherwise name `INC-1` (found by tests/fuzz.rs).
 pub fn key<T>(id: &async_graphql::ID) -> Result<T, ApiError>
 where
-    T: std::str::FromStr<Err = itsm_kernel::KeyError>,
+    T: std::str::FromStr<Err = itsm_kernel::KeyError> + std::fmt::Display,
 {
-    id.parse()
-        .map_err(|e: itsm_kernel::KeyError| ApiError::Validation(e.to_string()))
+    let key: T = id
+        .parse()
+        .map_err(|e: itsm_kernel::KeyError| ApiError::Validation(e.to_string()))?;
+    if key.to_string() != id.as_str() {
+        return Err(ApiError::Validation(format!(
+            "{:?} is not a key: write it as {key}",
+            id.as_str()
+        )));
+    }
+    Ok(key)
 }
 
 macro_rules! graphql_enum {
