@@ -7,6 +7,7 @@ NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
 .PHONY: test fmt-check lint test-all fmt run schema bench bench-quick build
 .PHONY: crash-test
+.PHONY: fuzz
 
 test: fmt-check lint test-all
 
@@ -54,3 +55,10 @@ crash-test:
 	$(CARGO) build --release --locked -p itsm-cli
 	LEDGERDESK_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/ledgerdesk" CRASH_CYCLES=$(CRASH_CYCLES) \
 		$(CARGO) test --locked -p itsm-e2e --test crash -- --nocapture
+
+# Hostile input, long: 5000 generated requests against the real server, 20000 mutated envelopes
+# and payloads through the codec (make test runs 300 and 256). Figures: docs/RELIABILITY.md.
+FUZZ_CASES ?= 5000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked -p itsm-e2e --test fuzz -- --nocapture
+	PROPTEST_CASES=20000 $(CARGO) test --locked -p itsm-eventstore --lib codec::tests::mutated
