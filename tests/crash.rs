@@ -330,9 +330,12 @@ async fn check_read_models(auditor: &Client, head: u64, cycle: u64) {
             after: me {{ readModelsAt }}
         }}"
     );
-    // The timers may append while we read: retry (bounded) until one answer was read at one
-    // position throughout.
-    for _ in 0..50 {
+    // The timers may append while we read (right after a restart they record every overdue
+    // warning and breach): poll (bounded) until one answer was read at one position throughout.
+    for attempt in 0..200 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let live = auditor
             .ok(
                 &query,
