@@ -19,7 +19,7 @@ use std::time::Duration;
 /// Operation types, as labels.
 pub const OPERATIONS: [&str; 4] = ["query", "mutation", "subscription", "unknown"];
 /// Error codes, as labels (`OTHER` for a code not in this list).
-pub const CODES: [&str; 9] = [
+pub const CODES: [&str; 10] = [
     "UNAUTHENTICATED",
     "FORBIDDEN",
     "NOT_FOUND",
@@ -27,6 +27,7 @@ pub const CODES: [&str; 9] = [
     "INVALID_TRANSITION",
     "CONFLICT",
     "LIMIT_EXCEEDED",
+    "STORAGE_UNAVAILABLE",
     "INTERNAL",
     "OTHER",
 ];
