@@ -235,39 +235,51 @@ pub(crate) struct HashInput<'a> {
 const DOMAIN_TAG: &[u8; 22] = b"ledgerdesk.envelope.v1";
 
 /// See the module documentation for the exact encoding.
+///
+/// The encoding is built in one buffer and hashed at once: BLAKE3 over one slice is several
+/// times faster than a dozen small `update` calls, and readers hash every envelope they serve.
 pub(crate) fn compute_hash(input: &HashInput<'_>) -> Hash {
-    fn bytes(h: &mut blake3::Hasher, b: &[u8]) {
-        h.update(&(b.len() as u64).to_be_bytes());
-        h.update(b);
+    fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+        out.extend_from_slice(&(b.len() as u64).to_be_bytes());
+        out.extend_from_slice(b);
     }
-    fn opt(h: &mut blake3::Hasher, id: Option<&Uuid>) {
+    fn opt(out: &mut Vec<u8>, id: Option<&Uuid>) {
         match id {
-            None => {
-                h.update(&[0]);
-            }
+            None => out.push(0),
             Some(id) => {
-                h.update(&[1]);
-                h.update(id.as_bytes());
+                out.push(1);
+                out.extend_from_slice(id.as_bytes());
             }
         }
     }
     let m = input.metadata;
-    let mut h = blake3::Hasher::new();
-    h.update(DOMAIN_TAG);
-    h.update(&input.prev_hash.0);
-    h.update(&input.position.to_be_bytes());
-    bytes(&mut h, input.stream_id.as_bytes());
-    h.update(&input.version.to_be_bytes());
-    bytes(&mut h, input.event_type.as_bytes());
-    h.update(&input.schema_version.to_be_bytes());
-    bytes(&mut h, input.payload);
-    bytes(&mut h, m.actor.as_bytes());
-    opt(&mut h, m.command_id.as_ref().map(|c| &c.0));
-    opt(&mut h, m.correlation_id.as_ref().map(|c| &c.0));
-    opt(&mut h, m.causation_id.as_ref().map(|c| &c.0));
-    h.update(&m.recorded_at.timestamp().to_be_bytes());
-    h.update(&m.recorded_at.timestamp_subsec_nanos().to_be_bytes());
-    Hash(*h.finalize().as_bytes())
+    let mut out = Vec::with_capacity(
+        DOMAIN_TAG.len()
+            + 32
+            + 8 * 7
+            + 2
+            + 4
+            + 3 * 17
+            + input.stream_id.len()
+            + input.event_type.len()
+            + input.payload.len()
+            + m.actor.len(),
+    );
+    out.extend_from_slice(DOMAIN_TAG);
+    out.extend_from_slice(&input.prev_hash.0);
+    out.extend_from_slice(&input.position.to_be_bytes());
+    bytes(&mut out, input.stream_id.as_bytes());
+    out.extend_from_slice(&input.version.to_be_bytes());
+    bytes(&mut out, input.event_type.as_bytes());
+    out.extend_from_slice(&input.schema_version.to_be_bytes());
+    bytes(&mut out, input.payload);
+    bytes(&mut out, m.actor.as_bytes());
+    opt(&mut out, m.command_id.as_ref().map(|c| &c.0));
+    opt(&mut out, m.correlation_id.as_ref().map(|c| &c.0));
+    opt(&mut out, m.causation_id.as_ref().map(|c| &c.0));
+    out.extend_from_slice(&m.recorded_at.timestamp().to_be_bytes());
+    out.extend_from_slice(&m.recorded_at.timestamp_subsec_nanos().to_be_bytes());
+    Hash(*blake3::hash(&out).as_bytes())
 }
 
 /// Borrowing storage form of an envelope: plain fields, no string timestamps, bytes as bytes.
@@ -475,6 +487,56 @@ mod tests {
                 "byte {i} changed unnoticed"
             );
         }
+    }
+
+    /// The encoding as it was first written, one `update` per field: the oracle that the
+    /// buffered `compute_hash` hashes exactly the same bytes (stored chains depend on it).
+    fn incremental_hash(e: &Envelope) -> Hash {
+        fn bytes(h: &mut blake3::Hasher, b: &[u8]) {
+            h.update(&(b.len() as u64).to_be_bytes());
+            h.update(b);
+        }
+        fn opt(h: &mut blake3::Hasher, id: Option<&Uuid>) {
+            match id {
+                None => {
+                    h.update(&[0]);
+                }
+                Some(id) => {
+                    h.update(&[1]);
+                    h.update(id.as_bytes());
+                }
+            }
+        }
+        let m = &e.metadata;
+        let mut h = blake3::Hasher::new();
+        h.update(DOMAIN_TAG);
+        h.update(&e.prev_hash.0);
+        h.update(&e.position.to_be_bytes());
+        bytes(&mut h, e.stream_id.as_str().as_bytes());
+        h.update(&e.version.to_be_bytes());
+        bytes(&mut h, e.event_type.as_bytes());
+        h.update(&e.schema_version.to_be_bytes());
+        bytes(&mut h, &e.payload);
+        bytes(&mut h, m.actor.as_bytes());
+        opt(&mut h, m.command_id.as_ref().map(|c| &c.0));
+        opt(&mut h, m.correlation_id.as_ref().map(|c| &c.0));
+        opt(&mut h, m.causation_id.as_ref().map(|c| &c.0));
+        h.update(&m.recorded_at.timestamp().to_be_bytes());
+        h.update(&m.recorded_at.timestamp_subsec_nanos().to_be_bytes());
+        Hash(*h.finalize().as_bytes())
+    }
+
+    #[test]
+    fn the_hash_encoding_is_unchanged() {
+        let mut e = sample();
+        assert_eq!(e.compute_hash(), incremental_hash(&e));
+        e.metadata.correlation_id = Some(CorrelationId(Uuid::from_u128(9)));
+        e.metadata.causation_id = Some(CausationId(Uuid::from_u128(10)));
+        e.payload = vec![7; 70_000];
+        assert_eq!(e.compute_hash(), incremental_hash(&e));
+        e.payload.clear();
+        e.metadata.command_id = None;
+        assert_eq!(e.compute_hash(), incremental_hash(&e));
     }
 
     #[test]
