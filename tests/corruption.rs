@@ -181,6 +181,10 @@ fn flipped_bytes_in_the_log_are_refused_with_a_message_or_leave_the_ledger_whole
         !refused.is_empty(),
         "no flipped byte was noticed: the sweep missed sled's live log"
     );
+    eprintln!(
+        "corruption: {steps} bytes flipped in a {len}-byte sled/db, {} refused: {refused:?}",
+        refused.len()
+    );
 }
 
 #[test]
