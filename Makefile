@@ -8,6 +8,7 @@ NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 .PHONY: test fmt-check lint test-all fmt run schema bench bench-quick build
 .PHONY: crash-test
 .PHONY: fuzz
+.PHONY: bench-load bench-load-quick soak
 
 test: fmt-check lint test-all
 
@@ -62,3 +63,36 @@ FUZZ_CASES ?= 5000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked -p itsm-e2e --test fuzz -- --nocapture
 	PROPTEST_CASES=20000 $(CARGO) test --locked -p itsm-eventstore --lib codec::tests::mutated
+
+# HTTP load (docs/PERFORMANCE.md, "HTTP load (loadgen)"): loadgen starts a release
+# `ledgerdesk serve` on a fresh `ledgerdesk demo` ledger of LOAD_INCIDENTS incidents (in LOAD_DIR,
+# deleted afterwards) and measures at 64 connections; two minutes at most, quick: seconds.
+# LOAD_DATA=DIR measures an existing ledger instead (kept; loadgen adds its incidents to it).
+LOAD_INCIDENTS ?= 3000
+LOAD_DIR ?= $(CURDIR)/target/load-data
+bench-load-quick: LOADGEN_ARGS = --quick
+bench-load-quick: LOAD_INCIDENTS = 300
+bench-load bench-load-quick:
+	$(CARGO) build --release --locked -p itsm-cli --bin ledgerdesk
+	$(CARGO) build --release --locked -p itsm-benches --bin loadgen
+	@bin="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release"; \
+	if [ -n "$(LOAD_DATA)" ]; then \
+		"$$bin/loadgen" --spawn --bin "$$bin/ledgerdesk" --data "$(LOAD_DATA)" $(LOADGEN_ARGS); \
+	else \
+		rm -rf "$(LOAD_DIR)" && "$$bin/ledgerdesk" --data "$(LOAD_DIR)" demo --incidents $(LOAD_INCIDENTS) >/dev/null && \
+		"$$bin/loadgen" --spawn --bin "$$bin/ledgerdesk" --data "$(LOAD_DIR)" $(LOADGEN_ARGS); \
+		status=$$?; rm -rf "$(LOAD_DIR)"; exit $$status; \
+	fi
+
+# Soak (docs/RELIABILITY.md, "Soak"): SOAK_MINUTES of mixed load (log, assign, acknowledge,
+# resolve; queue, incident, dashboard) at 8 connections on a fresh demo ledger, sampling the
+# server's RSS and projection lag every 10 s; fails on any failed request.
+SOAK_MINUTES ?= 10
+SOAK_DIR ?= $(CURDIR)/target/soak-data
+soak:
+	$(CARGO) build --release --locked -p itsm-cli --bin ledgerdesk
+	$(CARGO) build --release --locked -p itsm-benches --bin loadgen
+	@bin="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release"; \
+	rm -rf "$(SOAK_DIR)" && "$$bin/ledgerdesk" --data "$(SOAK_DIR)" demo >/dev/null && \
+	"$$bin/loadgen" soak --spawn --bin "$$bin/ledgerdesk" --data "$(SOAK_DIR)" --minutes $(SOAK_MINUTES); \
+	status=$$?; rm -rf "$(SOAK_DIR)"; exit $$status

@@ -95,7 +95,7 @@ async fn every_response_succeeds_and_every_acknowledged_incident_is_in_the_ledge
     let session = Session::new(server.endpoint.clone(), &server.token);
 
     // Count-bounded phases; the time limit is only a safety net far above what they need.
-    let phases = Phases::at(8, 200, 120, 80, Duration::from_secs(120));
+    let phases = Phases::at(8, 200, 120, 80, Duration::from_mins(2));
     let mut printed = Vec::new();
     let report = run_bench(&session, phases, |figure| printed.push(figure.clone()))
         .await

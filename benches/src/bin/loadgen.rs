@@ -37,9 +37,8 @@ struct Args {
     sample_seconds: Option<u64>,
 }
 
-fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, LoadError> {
+fn number<T: std::str::FromStr>(flag: &str, value: Option<&str>) -> Result<T, LoadError> {
     value
-        .as_deref()
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| LoadError::Usage(format!("{flag} needs a number")))
 }
@@ -53,17 +52,19 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, LoadError> {
             "bench" if first => {}
             "--url" => args.url = raw.next(),
             "--token" => args.token = raw.next(),
-            "--pid" => args.pid = Some(number("--pid", raw.next())?),
+            "--pid" => args.pid = Some(number("--pid", raw.next().as_deref())?),
             "--spawn" => args.spawn = true,
             "--bin" => args.bin = raw.next().map(PathBuf::from),
             "--data" => args.data = raw.next().map(PathBuf::from),
             "--quick" => args.quick = true,
-            "--connections" => args.connections = Some(number("--connections", raw.next())?),
-            "--requests" => args.requests = Some(number("--requests", raw.next())?),
-            "--seconds" => args.seconds = Some(number("--seconds", raw.next())?),
-            "--minutes" => args.minutes = Some(number("--minutes", raw.next())?),
+            "--connections" => {
+                args.connections = Some(number("--connections", raw.next().as_deref())?);
+            }
+            "--requests" => args.requests = Some(number("--requests", raw.next().as_deref())?),
+            "--seconds" => args.seconds = Some(number("--seconds", raw.next().as_deref())?),
+            "--minutes" => args.minutes = Some(number("--minutes", raw.next().as_deref())?),
             "--sample-seconds" => {
-                args.sample_seconds = Some(number("--sample-seconds", raw.next())?);
+                args.sample_seconds = Some(number("--sample-seconds", raw.next().as_deref())?);
             }
             other => return Err(LoadError::Usage(format!("unknown argument {other:?}"))),
         }

@@ -368,14 +368,14 @@ pub struct Phases {
 }
 
 impl Phases {
-    /// The reference run: 64 connections, about two minutes at most.
+    /// The reference run: 64 connections, two minutes at most.
     pub fn full() -> Self {
         Self::at(64, 100_000, 50_000, 20_000, Duration::from_secs(30))
     }
 
-    /// Small counts: seconds.
+    /// Small counts: 20 s at most.
     pub fn quick() -> Self {
-        Self::at(64, 5_000, 2_000, 2_000, Duration::from_secs(8))
+        Self::at(64, 20_000, 5_000, 5_000, Duration::from_secs(5))
     }
 
     /// `connections` per phase, each bounded by its count and by `limit` (mutations: twice).

@@ -44,7 +44,6 @@ fn builder(
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    .extension(crate::server::ErrorCodes)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
 }

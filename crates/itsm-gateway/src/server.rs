@@ -103,27 +103,30 @@ fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response 
     response
 }
 
-/// Gives the errors of every subscription response a code too: websocket requests never pass
-/// through the HTTP handler, but every subscription stream (its parse and validation errors
-/// included) passes through the schema's extensions.
-pub struct ErrorCodes;
+/// The schema as the websocket handler runs it: every subscription response (its parse and
+/// validation errors included) gets codes too, since websocket requests never pass through the
+/// HTTP handler. A wrapper, not a schema extension: with any extension registered,
+/// async-graphql resolves every field through the extension chain (a registry lookup and a
+/// boxed future per field and list item), which took about 40 % of the server's CPU time on a
+/// queue page (docs/PERFORMANCE.md, "HTTP load (loadgen)").
+#[derive(Clone)]
+struct CodedSchema(DeskSchema);
 
-impl async_graphql::extensions::ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
-        Arc::new(ErrorCodes)
+impl async_graphql::Executor for CodedSchema {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        with_codes(self.0.execute(request).await)
     }
-}
 
-#[async_graphql::async_trait::async_trait]
-impl async_graphql::extensions::Extension for ErrorCodes {
-    fn subscribe<'s>(
+    fn execute_stream(
         &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        stream: futures_util::stream::BoxStream<'s, async_graphql::Response>,
-        next: async_graphql::extensions::NextSubscribe<'_>,
-    ) -> futures_util::stream::BoxStream<'s, async_graphql::Response> {
+        request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use futures_util::StreamExt;
-        next.run(ctx, stream).map(with_codes).boxed()
+        self.0
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(with_codes)
+            .boxed()
     }
 }
 
@@ -144,12 +147,15 @@ fn codes(errors: &[ServerError]) -> Vec<String> {
 }
 
 /// The type of the operation a request runs (`unknown` when the query does not parse or names
-/// no operation of the document); for the metrics only.
-fn operation_type(request: &async_graphql::Request) -> &'static str {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+/// no operation of the document); for the metrics only. The parsed document stays in the
+/// request, so the schema does not parse the query a second time (parsing was about 5 % of
+/// the server's CPU time under a `logIncident` load, see docs/PERFORMANCE.md).
+fn operation_type(request: &mut async_graphql::Request) -> &'static str {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return "unknown";
     };
-    let operation = match (&document.operations, request.operation_name.as_deref()) {
+    let operation = match (&document.operations, operation_name.as_deref()) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations
             .iter()
@@ -260,7 +266,7 @@ async fn handle(server: &Server, headers: &HeaderMap, body: Body) -> (&'static s
             ApiError::Validation("the request has no query".to_owned()),
         );
     }
-    let operation = operation_type(&request);
+    let operation = operation_type(&mut request);
     if let Some(header) = headers.get(AUTHORIZATION) {
         let Some(token) = header.to_str().ok().and_then(bearer) else {
             return (
@@ -376,7 +382,7 @@ async fn subscriptions(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             let state = Arc::new(server.state.clone());
-            GraphQLWebSocket::new(socket, server.schema, protocol)
+            GraphQLWebSocket::new(socket, CodedSchema(server.schema), protocol)
                 .on_connection_init(move |payload| {
                     let state = Arc::clone(&state);
                     async move { connection_init(&state, &payload).await }
