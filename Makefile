@@ -9,6 +9,7 @@ NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 .PHONY: crash-test
 .PHONY: fuzz
 .PHONY: bench-load bench-load-quick soak
+.PHONY: bench-scale bench-scale-quick
 
 test: fmt-check lint test-all
 
@@ -96,3 +97,26 @@ soak:
 	rm -rf "$(SOAK_DIR)" && "$$bin/ledgerdesk" --data "$(SOAK_DIR)" demo >/dev/null && \
 	"$$bin/loadgen" soak --spawn --bin "$$bin/ledgerdesk" --data "$(SOAK_DIR)" --minutes $(SOAK_MINUTES); \
 	status=$$?; rm -rf "$(SOAK_DIR)"; exit $$status
+
+# A million incidents (docs/PERFORMANCE.md, "A million incidents"): genledger writes the ledger
+# into SCALE_DATA once (1M incidents / 100k open: about 30 min and 17 GB of disk; kept for the next
+# run and for loadgen), then scalebench measures rebuild_all and startup_snapshot on it with the
+# release ledgerdesk. Quick: scalebench on its own small ledger in a temporary directory.
+SCALE_DATA ?= ./bench-data/1m
+SCALE_ARGS ?= --incidents 1000000 --open 100000
+bench-scale:
+	$(CARGO) build --release --locked -p itsm-cli --bin ledgerdesk
+	$(CARGO) build --release --locked -p itsm-benches --bin genledger --bin scalebench
+	@bin="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release"; \
+	if [ ! -d "$(SCALE_DATA)" ]; then \
+		rm -rf "$(SCALE_DATA).partial" && \
+		"$$bin/genledger" --data "$(SCALE_DATA).partial" $(SCALE_ARGS) && \
+		mv "$(SCALE_DATA).partial" "$(SCALE_DATA)" || exit 1; \
+	fi; \
+	"$$bin/scalebench" --data "$(SCALE_DATA)" --bin "$$bin/ledgerdesk"
+
+bench-scale-quick:
+	$(CARGO) build --release --locked -p itsm-cli --bin ledgerdesk
+	$(CARGO) build --release --locked -p itsm-benches --bin scalebench
+	@bin="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release"; \
+	"$$bin/scalebench" --quick --bin "$$bin/ledgerdesk"

@@ -570,3 +570,44 @@ async fn an_incident_linked_only_on_the_problem_side_is_linked_then_noted() {
     assert_eq!(state.problem_updates.len(), 1);
     app.shut_down().await;
 }
+
+/// A catch-up read never returns `Pending`, so without a yield a recovering manager would keep
+/// its runtime thread until it reached the head (a server's /healthz went unanswered for as
+/// long as the replay took). On a single-threaded runtime, this test's own future gets a turn
+/// while the managers are still recovering, and they still finish.
+#[tokio::test(flavor = "current_thread")]
+async fn recovering_managers_let_other_tasks_run() {
+    use itsm_eventstore::{ExpectedVersion, MemoryStore, Metadata, NewEvent, StreamId};
+    let store = Arc::new(MemoryStore::new());
+    for _ in 0..20 {
+        let events = (0..1_000)
+            .map(|_| NewEvent::new("Noted".to_owned(), 1, vec![0]))
+            .collect();
+        store
+            .append(
+                StreamId::new("notes").expect("a valid stream id"),
+                ExpectedVersion::Any,
+                events,
+                Metadata::new("automation:test".to_owned(), friday_afternoon()),
+            )
+            .await
+            .expect("appended");
+    }
+    let head = store.head();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(friday_afternoon()));
+    let bus = CommandBus::new(Arc::clone(&store), Arc::clone(&clock), Arc::new(UuidV7Ids));
+    let managers = ProcessManagers::start(&bus, &store, &clock, ProcessConfig::default());
+    tokio::task::yield_now().await;
+    let midway = managers.statuses();
+    assert!(
+        midway.iter().all(|status| status.position < head),
+        "this task ran while the managers were recovering: {midway:?}"
+    );
+    tokio::time::timeout(
+        std::time::Duration::from_mins(1),
+        managers.settled(friday_afternoon()),
+    )
+    .await
+    .expect("the managers finish recovering");
+    assert!(managers.statuses().iter().all(|s| s.position >= head));
+}
