@@ -530,3 +530,66 @@ fn generated_hostile_requests_are_refused_with_their_codes_and_write_nothing() {
     assert!(tally.keys().any(|code| code != "ok"), "{tally:?}");
     eprintln!("fuzz: {total} cases, codes seen: {tally:?}");
 }
+
+/// The finding the generator made, pinned: `INC-01` named `INC-1`. Only the canonical spelling
+/// of a key is a key, in queries, mutations and subscriptions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_key_is_only_its_canonical_spelling() {
+    let desk = Desk::start().await;
+    let key =
+        email_service_with_an_incident(&desk, ("weekdays", "UTC", "00:00", "24:00"), (240, 960))
+            .await;
+    let head = desk.ledger_head().await;
+    let padded = key.replacen('-', "-0", 1);
+    let acknowledged = desk
+        .gql(
+            Role::Agent,
+            "mutation($key: ID!) { acknowledgeIncident(input: {key: $key}) { position } }",
+            json!({"key": padded}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&acknowledged).as_deref(),
+        Some("VALIDATION"),
+        "{acknowledged}"
+    );
+    let read = desk
+        .gql(
+            Role::Agent,
+            "query($key: ID!) { incident(key: $key) { key } }",
+            json!({"key": padded}),
+        )
+        .await;
+    assert_eq!(error_code(&read).as_deref(), Some("VALIDATION"), "{read}");
+    let mut events = desk
+        .subscribe(
+            Role::Agent,
+            "subscription($key: ID!) { ticketEvents(key: $key, fromPosition: \"1\") { eventType } }",
+            json!({"key": padded}),
+        )
+        .await;
+    let event = events.next(itsm_e2e::support::WAIT).await;
+    events.close().await;
+    let errors = match &event {
+        Some(itsm_e2e::support::Event::Next(payload)) if payload["data"].is_null() => {
+            payload["errors"].clone()
+        }
+        Some(itsm_e2e::support::Event::Error(errors)) => errors.clone(),
+        other => panic!("{padded} was followed: {other:?}"),
+    };
+    assert_eq!(
+        errors[0]["extensions"]["code"].as_str(),
+        Some("VALIDATION"),
+        "{errors}"
+    );
+    assert_eq!(desk.ledger_head().await, head, "nothing was written");
+    // The canonical key still works.
+    let canonical = desk
+        .ok(
+            Role::Agent,
+            "query($key: ID!) { incident(key: $key) { key } }",
+            json!({"key": key}),
+        )
+        .await;
+    assert_eq!(canonical["incident"]["key"].as_str(), Some(key.as_str()));
+}

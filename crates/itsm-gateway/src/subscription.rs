@@ -153,17 +153,17 @@ async fn ticket_stream(
     access: Access,
 ) -> Result<StreamId, ApiError> {
     let not_found = || ApiError::NotFound(format!("ticket {}", key.as_str()));
-    let (stream, owner) = if let Ok(incident) = key.parse::<IncidentKey>() {
+    let (stream, owner) = if let Ok(incident) = crate::types::key::<IncidentKey>(key) {
         let stream = stream::incident(incident);
         let envelopes = state.store.read_stream(&stream, 1).await?;
         let owner = IncidentView::from_envelopes(&envelopes)?.map(|v| v.incident.requester);
         (stream, owner)
-    } else if let Ok(change) = key.parse::<ChangeKey>() {
+    } else if let Ok(change) = crate::types::key::<ChangeKey>(key) {
         let stream = stream::change(change);
         let envelopes = state.store.read_stream(&stream, 1).await?;
         let owner = ChangeView::from_envelopes(&envelopes)?.map(|v| v.change.requested_by);
         (stream, owner)
-    } else if let Ok(problem) = key.parse::<ProblemKey>() {
+    } else if let Ok(problem) = crate::types::key::<ProblemKey>(key) {
         let stream = stream::problem(problem);
         if state.store.read_stream(&stream, 1).await?.is_empty() {
             return Err(not_found());
