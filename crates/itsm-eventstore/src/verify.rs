@@ -47,6 +47,9 @@ pub enum Defect {
     DanglingIndexEntry { stream: String, version: u64 },
     /// An index entry cannot be parsed.
     MalformedIndexEntry { reason: String },
+    /// The storage engine failed to read the log from here on (a damaged page); the walk
+    /// stopped here.
+    Unreadable { reason: String },
 }
 
 /// One problem, at the position it concerns.
@@ -208,6 +211,21 @@ impl Verifier {
         }
     }
 
+    /// The storage engine failed while the log was walked: a problem at the next position
+    /// expected. The caller stops walking, so the index is not checked (events without a
+    /// looked-at index entry are not reported as missing one).
+    pub fn unreadable(&mut self, reason: String) {
+        self.problem(self.next, Defect::Unreadable { reason });
+        self.streams.clear();
+    }
+
+    /// The storage engine failed while the index was walked; the walk stops.
+    pub fn unreadable_index(&mut self, reason: String) {
+        self.index_entries += 1;
+        self.problem(0, Defect::MalformedIndexEntry { reason });
+        self.streams.clear();
+    }
+
     pub fn malformed_index_entry(&mut self, position: u64, reason: String) {
         self.index_entries += 1;
         self.problem(position, Defect::MalformedIndexEntry { reason });
@@ -235,5 +253,29 @@ impl Verifier {
             head_hash: self.head_hash,
             problems: self.problems,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_log_is_a_problem_at_the_next_expected_position() {
+        let mut verifier = Verifier::new();
+        verifier.event(1, Err(StoreError::Closed));
+        verifier.unreadable("Read corrupted data".to_owned());
+        let report = verifier.finish();
+        assert_eq!(report.problems.len(), 2, "{report:?}");
+        assert_eq!(report.first_bad_position(), Some(1));
+        assert_eq!(
+            report.problems.get(1).map(|p| (p.position, &p.defect)),
+            Some((
+                2,
+                &Defect::Unreadable {
+                    reason: "Read corrupted data".to_owned()
+                }
+            ))
+        );
     }
 }
