@@ -99,7 +99,7 @@ soak:
 	status=$$?; rm -rf "$(SOAK_DIR)"; exit $$status
 
 # A million incidents (docs/PERFORMANCE.md, "A million incidents"): genledger writes the ledger
-# into SCALE_DATA once (1M incidents / 100k open: about 30 min and 17 GB of disk; kept for the next
+# into SCALE_DATA once (1M incidents / 100k open: estimated 40 min and 17 GB of disk; kept for the next
 # run and for loadgen), then scalebench measures rebuild_all and startup_snapshot on it with the
 # release ledgerdesk. Quick: scalebench on its own small ledger in a temporary directory.
 SCALE_DATA ?= ./bench-data/1m
