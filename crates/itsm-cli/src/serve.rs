@@ -3,17 +3,20 @@
 //! The process holds the data directory for its whole life (sled's lock), wires the desk with
 //! the system clock (`itsm_gateway::AppState::start`), and serves `itsm_gateway::app` until
 //! Ctrl-C or SIGTERM, then stops the process managers and lets the store flush and close. A
-//! write that fails in the storage engine (a full disk, an I/O error) stops it too, with a clear
-//! message and exit code 2: the store accepts no writes until it is reopened, which a restart by
-//! the supervisor does.
+//! write that fails in the storage engine (a full disk, an I/O error) stops the store's writes
+//! for good (sled keeps the error until the database is reopened): serve then drops everything
+//! built on that store, reopens the ledger (waiting, with a growing pause, while the fault
+//! lasts) and serves again on the same socket. A ledger that will not reopen for another reason
+//! ends the process with a clear message and exit code 2, for a supervisor.
 //! On the first start (no token issued yet) it issues an admin token and prints it once.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use itsm_app::{ProcessConfig, SystemClock};
-use itsm_eventstore::{EventStore, SledStore};
+use itsm_eventstore::{EventStore, SledStore, StoreError};
 use itsm_gateway::{AppState, Limits};
 use tokio::net::TcpListener;
 
@@ -66,14 +69,61 @@ pub async fn run(
             );
         }
     }
+    let limits = Limits {
+        rate_per_second: rate.rate_per_second,
+        rate_burst: rate.rate_burst,
+        ..Limits::default()
+    };
+    // One socket for the life of the process: while the ledger is reopened after a storage
+    // failure, clients wait in the accept backlog instead of being refused.
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError::Command(format!("cannot listen on {listen}: {e}")))?
+        .into_std()
+        .map_err(|e| CliError::Command(format!("cannot keep the socket on {listen}: {e}")))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError::Command(format!("cannot read the bound address: {e}")))?;
+
+    let mut store = store;
+    let mut first = true;
+    loop {
+        let round = listener
+            .try_clone()
+            .and_then(TcpListener::from_std)
+            .map_err(|e| CliError::Command(format!("cannot listen on {address}: {e}")))?;
+        let failure = serve_ledger(store, data, round, address, limits.clone(), first).await?;
+        first = false;
+        let Some(failure) = failure else {
+            println!("stopped");
+            return Ok(());
+        };
+        tracing::error!(%failure, "the ledger cannot be written: reopening it");
+        match reopen(data).await? {
+            Some(reopened) => store = Arc::new(reopened),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// How long in-flight requests (and open websockets) get to finish once serving stops.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Serves the ledger until Ctrl-C/SIGTERM (`Ok(None)`) or until a write fails in the storage
+/// engine (`Ok(Some(failure))`). Every handle on `store` is dropped when it returns, so the
+/// ledger can be reopened.
+async fn serve_ledger(
+    store: Arc<SledStore>,
+    data: &Path,
+    listener: TcpListener,
+    address: SocketAddr,
+    limits: Limits,
+    first: bool,
+) -> Result<Option<StoreError>, CliError> {
     let running = AppState::start(
         Arc::clone(&store),
         Arc::new(SystemClock),
-        Limits {
-            rate_per_second: rate.rate_per_second,
-            rate_burst: rate.rate_burst,
-            ..Limits::default()
-        },
+        limits,
         ProcessConfig::default(),
     )
     .await
@@ -86,22 +136,20 @@ pub async fn run(
         println!("  use it as the header  Authorization: Bearer <token>");
     }
 
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| CliError::Command(format!("cannot listen on {listen}: {e}")))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| CliError::Command(format!("cannot read the bound address: {e}")))?;
     tracing::info!(%address, data = %data.display(), head = store.head(), "serving");
-    println!("listening on http://{address}/graphql");
-    println!("GraphiQL: open http://{address}/graphql in a browser");
-    println!("health:   http://{address}/healthz");
+    if first {
+        println!("listening on http://{address}/graphql");
+        println!("GraphiQL: open http://{address}/graphql in a browser");
+        println!("health:   http://{address}/healthz");
+    } else {
+        println!("serving again on http://{address}/graphql");
+    }
     flush_stdout();
 
-    // A write that fails in the storage engine stops the store for good (sled keeps the I/O
-    // error until the database is reopened): stop serving then, so that a supervisor restarts
-    // the process, which reopens the ledger with everything acknowledged before.
+    // A write that fails in the storage engine stops the store's writes for good (sled keeps
+    // the I/O error until the database is reopened): stop serving this store then.
     let store_failed = store.failed();
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let stop = async move {
         tokio::select! {
             () = shutdown_signal() => {}
@@ -109,20 +157,73 @@ pub async fn run(
                 tracing::error!(%failure, "the ledger cannot be written: stopping");
             }
         }
+        let _receiver_gone = stopping.send(());
     };
-    let served = itsm_gateway::serve(listener, state, stop).await;
+    let served = itsm_gateway::serve(listener, state, stop);
+    // Graceful shutdown waits for every connection; a websocket may never close by itself.
+    let grace_over = async {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let served = tokio::select! {
+        served = served => served,
+        () = grace_over => {
+            tracing::warn!("connections still open after the grace period: closing them");
+            Ok(())
+        }
+    };
     tracing::info!("shutting down");
     running.processes.stop().await;
     drop(running.state);
     served.map_err(|e| CliError::Command(format!("the server failed: {e}")))?;
-    if let Some(failure) = store.failure() {
-        return Err(CliError::Command(format!(
-            "stopped: the ledger cannot be written ({failure}); everything acknowledged is on \
-             disk: start again once the disk has room or the I/O error is fixed"
-        )));
+    Ok(store.failure())
+}
+
+/// The longest pause between two attempts to reopen the ledger.
+const REOPEN_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How many times a reopen may find the directory still locked (a connection the grace period
+/// could not close still holds the old store) before the process gives up.
+const LOCKED_ATTEMPTS: u32 = 6;
+
+/// Reopens the ledger after a storage failure, waiting while the storage engine still fails
+/// (a full disk, an I/O error) until the fault clears. `Ok(None)` on Ctrl-C/SIGTERM. A ledger
+/// that stays locked, or any other failure, ends the process with exit code 2 and the reason.
+async fn reopen(data: &Path) -> Result<Option<SledStore>, CliError> {
+    let mut pause = Duration::from_millis(500);
+    let mut locked = 0;
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        let attempt = crate::open(&data.to_path_buf());
+        let failure = match attempt {
+            Ok(store) if store.failure().is_none() => {
+                tracing::info!(head = store.head(), "the ledger is open again");
+                return Ok(Some(store));
+            }
+            Ok(store) => store.failure().map_or_else(String::new, |f| f.to_string()),
+            Err(CliError::Store(StoreError::Storage { message })) => message,
+            Err(CliError::Locked(_)) if locked + 1 < LOCKED_ATTEMPTS => {
+                locked += 1;
+                "the ledger is still held by the stopped server".to_owned()
+            }
+            Err(other) => {
+                return Err(CliError::Command(format!(
+                    "stopped: the ledger cannot be written and does not reopen ({other}); \
+                     everything acknowledged is on disk: start again once the disk has room \
+                     or the I/O error is fixed"
+                )));
+            }
+        };
+        tracing::warn!(%failure, retry_in = ?pause, "the ledger does not reopen yet");
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = &mut signal => return Ok(None),
+        }
+        pause = (pause * 2).min(REOPEN_BACKOFF_MAX);
     }
-    println!("stopped");
-    Ok(())
 }
 
 fn flush_stdout() {

@@ -10,8 +10,8 @@
 //! good (see `Writer::fail`): sled 0.34.7 keeps the first I/O error of a database and fails
 //! every later flush until it is reopened, and its memory may hold the failed batch although
 //! the disk does not. The head stays at the last durable batch, so nothing of the failed batch
-//! is read or acknowledged; [`SledStore::failed`] tells the owner, who reopens the store (the
-//! server stops so that its supervisor restarts it).
+//! is read or acknowledged; [`SledStore::failed`] tells the owner, who reopens the store
+//! (`ledgerdesk serve` drops everything built on it and reopens the ledger in-process).
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
