@@ -38,6 +38,9 @@
 //!   writer flushes, with the blocking `flush()`, never `flush_async`), no `len()`, no
 //!   `watch_prefix`, no `io_uring`; one process per directory, enforced by a lock file
 //!   ([`StoreError::Locked`]).
+//! - **Corruption is refused, never served.** sled 0.34.7 opens a log with a damaged record as a
+//!   shorter database; a head record beside sled (`head`) makes `open` refuse that. Readers check
+//!   each envelope's position and hash (and links), and `verify` names the first bad position.
 //! - **Import** ([`SledStore::import`]) fills an empty store with another ledger's envelopes,
 //!   byte for byte, re-checking the chain as it goes; see [`import`].
 
