@@ -43,12 +43,22 @@ schema:
 	$(CARGO) run --locked --quiet -p itsm-cli -- schema > schema/schema.graphql.tmp
 	mv schema/schema.graphql.tmp schema/schema.graphql
 
-# Full benchmarks (minutes). Figures go to docs/PERFORMANCE.md.
+# Every figure of docs/PERFORMANCE.md in one run: the event store against raw sled, read-model
+# memory, the million-incident ledger (generated once into SCALE_DATA: rebuild_all,
+# startup_snapshot), then HTTP load on that same ledger (query_queue_p99 at its size,
+# mutation_log_incident). Long: the first run generates the ledger (see bench-scale).
 bench:
 	$(CARGO) run --release --locked -p itsm-benches --bin storebench
+	$(CARGO) run --release --locked -p itsm-benches --bin readbench
+	$(MAKE) bench-scale
+	$(MAKE) bench-load LOAD_DATA=$(SCALE_DATA)
 
+# The same figures on small data (each bench's --quick), to check that everything runs.
 bench-quick:
 	$(CARGO) run --release --locked -p itsm-benches --bin storebench -- --quick
+	$(CARGO) run --release --locked -p itsm-benches --bin readbench -- --quick
+	$(MAKE) bench-scale-quick
+	$(MAKE) bench-load-quick
 
 # Crash safety, long version (minutes): 100 SIGKILL-and-restart cycles against a release build.
 # Figures go to docs/RELIABILITY.md. CRASH_CYCLES and CRASH_SEED override the cycles and the seed.

@@ -147,7 +147,9 @@ pub fn memory_figures(open: u64) -> Vec<Figure> {
     let per = |bytes: u64| bytes as f64 / open as f64;
     #[allow(clippy::cast_precision_loss, reason = "byte counts far below 2^52")]
     let estimate = models.approximate_heap_bytes() as f64 / open as f64;
-    let snapshot = codec::encode(&models).map_or(0, |bytes| bytes.len() as u64);
+    let snapshot = models
+        .encode_snapshot()
+        .map_or(0, |bytes| bytes.len() as u64);
     assert_eq!(
         models.queues.open_count() as u64,
         open,
