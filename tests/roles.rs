@@ -9,7 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use itsm_e2e::support::{Desk, Event, Role, Subscription, WAIT, error_code, input_type};
+use itsm_e2e::support::{
+    Desk, Event, Role, Subscription, WAIT, always_calendar_and_email_service, error_code,
+    input_type,
+};
 use itsm_e2e::workspace_root;
 use serde_json::{Value, json};
 
@@ -80,32 +83,7 @@ struct Fixtures {
 
 async fn fixtures(desk: &Desk) -> Fixtures {
     let sm = Role::ServiceManager;
-    let hours: Vec<Value> = [
-        "MONDAY",
-        "TUESDAY",
-        "WEDNESDAY",
-        "THURSDAY",
-        "FRIDAY",
-        "SATURDAY",
-        "SUNDAY",
-    ]
-    .iter()
-    .map(|day| json!({"day": day, "start": "00:00", "end": "24:00"}))
-    .collect();
-    desk.mutate(
-        sm,
-        "defineCalendar",
-        json!({"name": "always", "calendar": {"timezone": "UTC", "workingHours": hours}}),
-        "position",
-    )
-    .await;
-    desk.mutate(
-        sm,
-        "defineService",
-        json!({"service": "email", "name": "E-mail", "owner": "messaging", "criticality": "HIGH"}),
-        "position",
-    )
-    .await;
+    always_calendar_and_email_service(desk).await;
     for (priority, minutes, warning) in [("P1", 1, 1), ("P2", 120, 80), ("P3", 480, 80)] {
         desk.mutate(
             sm,

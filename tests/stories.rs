@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use itsm_e2e::support::{Desk, Role, WAIT, error_code, position};
+use itsm_e2e::support::{
+    Desk, Role, WAIT, always_calendar_and_email_service, error_code, position,
+};
 use serde_json::{Value, json};
 
 const INCIDENT: &str = "key status holdReason priority assignedGroup assignedAgent escalationLevel \
@@ -20,33 +22,7 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 /// P3 and a one-minute policy (warning at 1%) for P1, both for standard customers.
 async fn catalog(desk: &Desk) {
     let sm = Role::ServiceManager;
-    let days = [
-        "MONDAY",
-        "TUESDAY",
-        "WEDNESDAY",
-        "THURSDAY",
-        "FRIDAY",
-        "SATURDAY",
-        "SUNDAY",
-    ];
-    let hours: Vec<Value> = days
-        .iter()
-        .map(|day| json!({"day": day, "start": "00:00", "end": "24:00"}))
-        .collect();
-    desk.mutate(
-        sm,
-        "defineCalendar",
-        json!({"name": "always", "calendar": {"timezone": "UTC", "workingHours": hours}}),
-        "position",
-    )
-    .await;
-    desk.mutate(
-        sm,
-        "defineService",
-        json!({"service": "email", "name": "E-mail", "owner": "messaging", "criticality": "HIGH"}),
-        "position",
-    )
-    .await;
+    always_calendar_and_email_service(desk).await;
     let mut last = Value::Null;
     for (policy, priority, first, resolution, warning) in [
         ("email-p3", "P3", 240, 960, 80),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Desk, Role, http, position};
+use super::{Desk, Role, always_calendar_and_email_service, http, position};
 
 /// A GraphQL client for one token.
 #[derive(Debug, Clone)]
@@ -228,32 +228,7 @@ impl Rng {
 /// clocks warn 0.6 s and breach 60 s after it was logged (the shortest target the API takes).
 pub async fn one_minute_catalog(desk: &Desk) -> u64 {
     let sm = Role::ServiceManager;
-    let hours: Vec<Value> = [
-        "MONDAY",
-        "TUESDAY",
-        "WEDNESDAY",
-        "THURSDAY",
-        "FRIDAY",
-        "SATURDAY",
-        "SUNDAY",
-    ]
-    .iter()
-    .map(|day| json!({"day": day, "start": "00:00", "end": "24:00"}))
-    .collect();
-    desk.mutate(
-        sm,
-        "defineCalendar",
-        json!({"name": "always", "calendar": {"timezone": "UTC", "workingHours": hours}}),
-        "position",
-    )
-    .await;
-    desk.mutate(
-        sm,
-        "defineService",
-        json!({"service": "email", "name": "E-mail", "owner": "messaging", "criticality": "HIGH"}),
-        "position",
-    )
-    .await;
+    always_calendar_and_email_service(desk).await;
     let defined = desk
         .mutate(
             sm,

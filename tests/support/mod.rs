@@ -262,6 +262,38 @@ pub fn position(value: &Value) -> u64 {
 /// Bounded waits for things the server does on its own (timers, subscriptions).
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// Defines the service manager's 24x7 UTC calendar `always` and the `email` service (owner
+/// `messaging`, criticality HIGH): the catalog most tests build their SLA policies on.
+pub async fn always_calendar_and_email_service(desk: &Desk) {
+    let sm = Role::ServiceManager;
+    let hours: Vec<Value> = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ]
+    .iter()
+    .map(|day| json!({"day": day, "start": "00:00", "end": "24:00"}))
+    .collect();
+    desk.mutate(
+        sm,
+        "defineCalendar",
+        json!({"name": "always", "calendar": {"timezone": "UTC", "workingHours": hours}}),
+        "position",
+    )
+    .await;
+    desk.mutate(
+        sm,
+        "defineService",
+        json!({"service": "email", "name": "E-mail", "owner": "messaging", "criticality": "HIGH"}),
+        "position",
+    )
+    .await;
+}
+
 /// Seeds the `email` service (owner `messaging`) with a P3 standard policy on a weekday calendar
 /// `calendar` in `timezone` (`start`..`end` local, `24:00` = midnight) and logs one P3 incident
 /// by the requester; returns its key.
