@@ -2,7 +2,9 @@
 //!
 //! Pure core: the resolution instant of every resolved incident, in a deadline heap. Only the
 //! envelope's stream, event type and `recorded_at` are read (the decider's `now` is the
-//! metadata's `recorded_at`), so nothing is decoded.
+//! metadata's `recorded_at`), so nothing is decoded. A resolution stays in memory until the
+//! incident is closed, reopened or cancelled; a reopen leaves its heap entry behind, so the heap
+//! is rebuilt from the live entries once it holds more than twice as many as are live.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -90,6 +92,13 @@ impl AutoClose {
             }
             self.heap.pop();
         }
+        // A live resolution has one entry, plus retries.
+        if self.heap.len() > self.resolved.len().saturating_mul(2).saturating_add(64) {
+            let resolved = &self.resolved;
+            self.heap.retain(|Reverse((_, key, resolved_at))| {
+                resolved.get(key).map(|(at, _)| at) == Some(resolved_at)
+            });
+        }
     }
 
     /// Every incident whose quiet period ended at or before `now`, each once.
@@ -126,6 +135,16 @@ impl AutoClose {
 
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
         self.heap.peek().map(|Reverse((at, ..))| *at)
+    }
+
+    /// Resolutions waiting for their quiet period to end.
+    pub fn waiting(&self) -> usize {
+        self.resolved.len()
+    }
+
+    /// Entries in the deadline heap, live or stale (a memory figure).
+    pub fn queued(&self) -> usize {
+        self.heap.len()
     }
 }
 
@@ -173,6 +192,26 @@ mod tests {
         );
         assert!(closer.due(at(9, 0)).is_empty(), "sent once");
         assert_eq!(closer.next_deadline(), None);
+    }
+
+    #[test]
+    fn reopened_resolutions_leave_no_entries_behind_a_waiting_one() {
+        let mut closer = AutoClose::new(TimeDelta::days(2));
+        closer.apply(&envelope(1, "incident-1", "IncidentResolved", at(5, 9)));
+        for number in 2..1_002 {
+            let stream = format!("incident-{number}");
+            closer.apply(&envelope(number, &stream, "IncidentResolved", at(5, 10)));
+            closer.apply(&envelope(number, &stream, "IncidentReopened", at(5, 11)));
+        }
+        assert_eq!(closer.waiting(), 1);
+        assert!(
+            closer.queued() <= 2 + 64,
+            "{} heap entries for one waiting resolution",
+            closer.queued()
+        );
+        let due = closer.due(at(9, 0));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].incident, IncidentKey::new(1));
     }
 
     #[test]

@@ -3,8 +3,12 @@
 //!
 //! The core ([`SlaTimers`]) is pure: feed it envelopes, ask what is due at an instant. It mirrors
 //! the incident aggregate's clocks with the same `itsm_sla::Clock` math, so the instants it
-//! computes are the ones the decider checks. Heap entries are never removed when a clock
-//! changes; an entry is checked against the clock when it comes due and dropped if stale.
+//! computes are the ones the decider checks. Heap entries are not removed when a clock
+//! changes; an entry is checked against the clock when it reaches the top and dropped if stale.
+//! Stale entries behind a live one would stay until their instant (days for a resolved
+//! incident's warning), so every resolved incident would leave its entries behind: once the heap
+//! holds more than [`COMPACT_FACTOR`] entries per watched clock, it is rebuilt from the live
+//! entries (amortized O(1) per entry).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -18,6 +22,11 @@ use itsm_sla::{Clock, ClockKind};
 use crate::CommandOptions;
 use crate::process::cause::{Cause, clock_name, instant};
 use crate::stream::StreamKind;
+
+/// The heap is compacted when it holds more than this many entries per watched clock (a clock
+/// has at most two live entries, plus retries), plus [`COMPACT_SLACK`].
+const COMPACT_FACTOR: usize = 4;
+const COMPACT_SLACK: usize = 64;
 
 /// The automation name on every command the SLA timer sends.
 pub const SLA_TIMER: &str = "sla-timer";
@@ -247,20 +256,26 @@ impl SlaTimers {
     }
 
     fn is_live(&self, entry: &Entry) -> bool {
-        let Reverse((_, key, clock, kind, armed)) = entry;
-        self.timers
-            .get(&(*key, clock.clone()))
-            .and_then(|timer| timer.pending(*kind))
-            == Some(*armed)
+        is_live(&self.timers, entry)
     }
 
-    /// Drops stale entries from the top, so [`SlaTimers::next_deadline`] is exact.
+    /// Drops stale entries from the top, so [`SlaTimers::next_deadline`] is exact, and all
+    /// stale entries once they outnumber the live ones (see the module documentation).
     fn prune(&mut self) {
         while let Some(top) = self.heap.peek() {
             if self.is_live(top) {
                 break;
             }
             self.heap.pop();
+        }
+        let bound = self
+            .timers
+            .len()
+            .saturating_mul(COMPACT_FACTOR)
+            .saturating_add(COMPACT_SLACK);
+        if self.heap.len() > bound {
+            let timers = &self.timers;
+            self.heap.retain(|entry| is_live(timers, entry));
         }
     }
 
@@ -308,6 +323,20 @@ impl SlaTimers {
     pub fn clocks(&self) -> usize {
         self.timers.len()
     }
+
+    /// Entries in the deadline heap, live or stale (a memory figure).
+    pub fn queued(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+/// Whether `entry` is still what its clock would fire for.
+fn is_live(timers: &HashMap<(IncidentKey, ClockKind), Timer>, entry: &Entry) -> bool {
+    let Reverse((_, key, clock, kind, armed)) = entry;
+    timers
+        .get(&(*key, clock.clone()))
+        .and_then(|timer| timer.pending(*kind))
+        == Some(*armed)
 }
 
 #[cfg(test)]
@@ -481,6 +510,50 @@ mod tests {
         );
         assert_eq!(timers.next_deadline(), None);
         assert_eq!(timers.clocks(), 0);
+    }
+
+    #[test]
+    fn resolved_incidents_leave_no_entries_behind_an_open_one() {
+        // KEY's clock (warning 11:00) stays open at the top of the heap; a thousand later
+        // incidents start and meet their clocks behind it.
+        let mut timers = started();
+        for number in 1_000..2_000 {
+            let key = IncidentKey::new(number);
+            timers.apply_event(
+                key,
+                &IncidentEvent::SlaClockStarted {
+                    clock: ClockKind::Resolution,
+                    terms: terms(4),
+                    due: at(13, 0),
+                    at: at(9, 0),
+                },
+                cause(),
+            );
+            timers.apply_event(
+                key,
+                &IncidentEvent::SlaMet {
+                    clock: ClockKind::Resolution,
+                    due: at(13, 0),
+                    elapsed: TimeDelta::minutes(5),
+                    at: at(9, 5),
+                },
+                cause(),
+            );
+        }
+        assert_eq!(timers.clocks(), 1);
+        assert!(
+            timers.queued() <= COMPACT_FACTOR + COMPACT_SLACK,
+            "{} heap entries for one watched clock",
+            timers.queued()
+        );
+        assert_eq!(timers.next_deadline(), Some(at(11, 0)));
+        assert_eq!(
+            kinds(&timers.due(at(12, 0))),
+            vec![
+                (TimerKind::Warning, at(12, 0)),
+                (TimerKind::Breach, at(12, 0))
+            ]
+        );
     }
 
     #[test]
