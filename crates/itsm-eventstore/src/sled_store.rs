@@ -54,7 +54,8 @@ impl Default for SledConfig {
         SledConfig {
             // sled 0.34 charges its cache by the pages' on-disk log size, not their in-memory
             // size: at 256 MiB the server grew by about 1 KiB per event written and did not
-            // level off (docs/RELIABILITY.md, "Soak"); 32 MiB more than halved a 3-minute soak's growth.
+            // level off; 32 MiB more than halved a 3-minute soak's growth (docs/RELIABILITY.md,
+            // "Soak").
             cache_capacity: 32 * 1024 * 1024,
             broadcast_capacity: 1024,
             max_batch: 4096,
