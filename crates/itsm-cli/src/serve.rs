@@ -199,11 +199,10 @@ async fn reopen(data: &Path) -> Result<Option<SledStore>, CliError> {
     loop {
         let attempt = crate::open(&data.to_path_buf());
         let failure = match attempt {
-            Ok(store) if store.failure().is_none() => {
+            Ok(store) => {
                 tracing::info!(head = store.head(), "the ledger is open again");
                 return Ok(Some(store));
             }
-            Ok(store) => store.failure().map_or_else(String::new, |f| f.to_string()),
             Err(CliError::Store(StoreError::Storage { message })) => message,
             Err(CliError::Locked(_)) if locked + 1 < LOCKED_ATTEMPTS => {
                 locked += 1;
