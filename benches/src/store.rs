@@ -27,13 +27,28 @@ fn store_config() -> SledConfig {
     }
 }
 
-/// Raw sled configured like the store: same cache, no background flusher.
+/// Raw sled configured like the store: same cache, no background flusher. sled releases its
+/// file lock a moment after a closed handle's threads stop, so reopening a directory the store
+/// has just closed waits for it (bounded, like the store's own open).
 fn raw_sled(dir: &Path) -> BenchResult<sled::Db> {
-    Ok(sled::Config::new()
-        .path(dir)
-        .cache_capacity(CACHE_BYTES)
-        .flush_every_ms(None)
-        .open()?)
+    let patience = std::time::Duration::from_secs(5);
+    let started = Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()
+        {
+            Err(sled::Error::Io(io))
+                if io.to_string().contains("could not acquire lock")
+                    && started.elapsed() < patience =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            opened => return Ok(opened?),
+        }
+    }
 }
 
 fn raw_key(position: u64) -> [u8; 10] {
