@@ -27,16 +27,43 @@
 //! due at `now`; *at risk* when not breached and a running clock had its warning raised or is
 //! due within [`AT_RISK_WINDOW_SECS`].
 //!
+//! # The order index
+//!
+//! A queue page must not score and sort the whole group (50 000 open tickets in one group at
+//! the scale benchmark). Every term of the score but `now` is fixed until the ticket's next
+//! event, so each queue keeps its tickets in two ordered sets of `(rank, key)`, updated when an
+//! event changes a ticket:
+//!
+//! ```text
+//! steady   no customer waiting:  rank = due + PRIORITY_OFFSET (+ HOLD_PENALTY)
+//!                                score = rank - now                          (exact)
+//! waiting  customer waiting:     rank = due + PRIORITY_OFFSET + 2 * waiting_since
+//!                                score = rank - 3 * now   while the wait is under the cap,
+//!                                        and >= rank - 3 * now once it is capped
+//! ```
+//!
+//! Both sets are walked in rank order as sources of lower bounds on the score; a ticket is
+//! scored exactly when its set's bound is the lowest, kept in a small heap, and emitted once
+//! its score is below every set's next bound. The first page then costs about `first` steps
+//! plus the waiting tickets whose bound is below its last score, whatever the queue's size.
+//! The bound needs `now >= waiting_since`, true for every live query; a query at an earlier
+//! `now` than some customer's reply (a clock set back) scores the whole queue instead
+//! ([`Queues::queue_by_scan`], also the reference the index is tested against). A filtered
+//! query still counts its `total` over the whole queue (no scoring or sorting).
+//!
 //! # Memory
 //!
 //! One [`Ticket`] per open incident: about 110 bytes plus the title, ids interned as `u32`,
-//! times as `i64` seconds, no description or comments; each is also in one or two
-//! `BTreeSet<u64>` queue indexes. A resolved or closed incident is parked in a smaller record
+//! times as `i64` seconds, no description or comments; each is also in one or two queue
+//! order sets (16 bytes per entry), and a waiting one in the set of waiting times. A resolved or closed incident is parked in a smaller record
 //! (title, ids, priority, breach flags) so a reopen can put it back; cancelled ones are dropped,
 //! nothing follows a cancel.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, btree_set};
 use std::fmt;
+use std::iter::Peekable;
+use std::ops::Bound;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -115,6 +142,22 @@ impl Ticket {
             score = score.saturating_add(HOLD_PENALTY_SECS);
         }
         score
+    }
+
+    /// Where the ticket sits in its queue's order index (see the module doc).
+    fn rank(&self) -> Rank {
+        let level = usize::from(self.priority.level().saturating_sub(1)).min(4);
+        let due = self
+            .running_due()
+            .unwrap_or_else(|| self.logged_at.saturating_add(FALLBACK_DUE_SECS[level]));
+        let rank = due.saturating_add(PRIORITY_OFFSET_SECS[level]);
+        match self.waiting_since {
+            Some(since) => Rank::Waiting(rank.saturating_add(since.saturating_mul(2))),
+            None if matches!(self.status, Status::OnHold(_)) => {
+                Rank::Steady(rank.saturating_add(HOLD_PENALTY_SECS))
+            }
+            None => Rank::Steady(rank),
+        }
     }
 
     pub fn is_breached(&self, now: i64) -> bool {
@@ -312,6 +355,137 @@ pub struct QueueCount {
     pub breached: usize,
 }
 
+/// A ticket's place in the order index: which set, and its rank there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rank {
+    Steady(i64),
+    Waiting(i64),
+}
+
+/// The open tickets of one queue, in rank order (see "The order index" in the module doc).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Order {
+    /// `(rank, key)` of tickets no customer waits on; score = rank - now.
+    steady: BTreeSet<(i64, u64)>,
+    /// `(rank, key)` of tickets a customer waits on; score >= rank - 3 * now.
+    waiting: BTreeSet<(i64, u64)>,
+}
+
+impl Order {
+    fn insert(&mut self, rank: Rank, key: u64) {
+        match rank {
+            Rank::Steady(rank) => self.steady.insert((rank, key)),
+            Rank::Waiting(rank) => self.waiting.insert((rank, key)),
+        };
+    }
+
+    fn remove(&mut self, rank: Rank, key: u64) {
+        match rank {
+            Rank::Steady(rank) => self.steady.remove(&(rank, key)),
+            Rank::Waiting(rank) => self.waiting.remove(&(rank, key)),
+        };
+    }
+
+    fn len(&self) -> usize {
+        self.steady.len() + self.waiting.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.steady.is_empty() && self.waiting.is_empty()
+    }
+
+    fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.steady.iter().chain(&self.waiting).map(|&(_, key)| key)
+    }
+}
+
+/// Walks an [`Order`] most urgent first: both sets as sources of lower bounds on the score,
+/// merged through a heap of exactly scored tickets (see the module doc).
+struct Ranked<'a> {
+    queues: &'a Queues,
+    filter: &'a QueueFilter,
+    now: i64,
+    after: Option<QueueCursor>,
+    steady: Peekable<btree_set::Range<'a, (i64, u64)>>,
+    waiting: Peekable<btree_set::Iter<'a, (i64, u64)>>,
+    scored: BinaryHeap<Reverse<QueueCursor>>,
+}
+
+impl<'a> Ranked<'a> {
+    fn new(
+        queues: &'a Queues,
+        order: &'a Order,
+        filter: &'a QueueFilter,
+        now: i64,
+        after: Option<QueueCursor>,
+    ) -> Self {
+        // Steady scores are exact, so a cursor skips straight to the tickets after it.
+        let start = after.map_or(Bound::Unbounded, |after| {
+            Bound::Excluded((after.score.saturating_add(now), after.key))
+        });
+        Ranked {
+            queues,
+            filter,
+            now,
+            after,
+            steady: order.steady.range((start, Bound::Unbounded)).peekable(),
+            waiting: order.waiting.iter().peekable(),
+            scored: BinaryHeap::new(),
+        }
+    }
+}
+
+impl<'a> Iterator for Ranked<'a> {
+    type Item = (QueueCursor, &'a Ticket);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let bound = |&&(rank, key): &&(i64, u64), weight: i64| QueueCursor {
+                score: rank.saturating_sub(self.now.saturating_mul(weight)),
+                key,
+            };
+            let steady = self.steady.peek().map(|entry| bound(entry, 1));
+            let waiting = self.waiting.peek().map(|entry| bound(entry, 3));
+            let next_bound = match (steady, waiting) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(&Reverse(best)) = self.scored.peek()
+                && next_bound.is_none_or(|bound| best < bound)
+            {
+                self.scored.pop();
+                let ticket = self.queues.tickets.get(&best.key)?;
+                return Some((best, ticket));
+            }
+            let from_steady = match (steady, waiting) {
+                (Some(a), Some(b)) => a < b,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => return None,
+            };
+            let source = if from_steady {
+                self.steady.next()
+            } else {
+                self.waiting.next()
+            };
+            let Some(&(_, key)) = source else { continue };
+            let Some(ticket) = self.queues.tickets.get(&key) else {
+                continue;
+            };
+            if !self.queues.matches(ticket, self.filter, self.now) {
+                continue;
+            }
+            let cursor = QueueCursor {
+                score: ticket.score(self.now),
+                key,
+            };
+            if self.after.is_none_or(|after| cursor > after) {
+                self.scored.push(Reverse(cursor));
+            }
+        }
+    }
+}
+
 /// The queues read model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queues {
@@ -320,9 +494,12 @@ pub struct Queues {
     tickets: BTreeMap<u64, Ticket>,
     /// Resolved and closed incidents, compactly, for reopens.
     parked: BTreeMap<u64, Parked>,
-    by_group: BTreeMap<u32, BTreeSet<u64>>,
-    by_agent: BTreeMap<u32, BTreeSet<u64>>,
-    unassigned: BTreeSet<u64>,
+    by_group: BTreeMap<u32, Order>,
+    by_agent: BTreeMap<u32, Order>,
+    unassigned: Order,
+    /// How many open tickets have a customer waiting since each time (the index's bound holds
+    /// for `now` at or after the latest).
+    waiting_since: BTreeMap<i64, u32>,
 }
 
 fn secs(at: DateTime<Utc>) -> i64 {
@@ -357,29 +534,41 @@ impl Queues {
         self.names.name(id)
     }
 
+    /// Takes an open ticket out of its queues' order sets, before an event changes it.
     fn unindex(&mut self, key: u64) {
         let Some(ticket) = self.tickets.get(&key) else {
             return;
         };
-        if let Some(group) = ticket.group
-            && let Some(set) = self.by_group.get_mut(&group)
+        if !ticket.status.is_open() {
+            return;
+        }
+        let rank = ticket.rank();
+        let remove = |orders: &mut BTreeMap<u32, Order>, id: u32| {
+            if let Some(order) = orders.get_mut(&id) {
+                order.remove(rank, key);
+                if order.is_empty() {
+                    orders.remove(&id);
+                }
+            }
+        };
+        match ticket.group {
+            Some(group) => remove(&mut self.by_group, group),
+            None => self.unassigned.remove(rank, key),
+        }
+        if let Some(agent) = ticket.agent {
+            remove(&mut self.by_agent, agent);
+        }
+        if let Some(since) = ticket.waiting_since
+            && let Some(count) = self.waiting_since.get_mut(&since)
         {
-            set.remove(&key);
-            if set.is_empty() {
-                self.by_group.remove(&group);
+            *count -= 1;
+            if *count == 0 {
+                self.waiting_since.remove(&since);
             }
         }
-        if let Some(agent) = ticket.agent
-            && let Some(set) = self.by_agent.get_mut(&agent)
-        {
-            set.remove(&key);
-            if set.is_empty() {
-                self.by_agent.remove(&agent);
-            }
-        }
-        self.unassigned.remove(&key);
     }
 
+    /// Puts an open ticket into its queues' order sets, after an event changed it.
     fn index(&mut self, key: u64) {
         let Some(ticket) = self.tickets.get(&key) else {
             return;
@@ -387,20 +576,20 @@ impl Queues {
         if !ticket.status.is_open() {
             return;
         }
+        let rank = ticket.rank();
         match ticket.group {
-            Some(group) => {
-                self.by_group.entry(group).or_default().insert(key);
-            }
-            None => {
-                self.unassigned.insert(key);
-            }
+            Some(group) => self.by_group.entry(group).or_default().insert(rank, key),
+            None => self.unassigned.insert(rank, key),
         }
         if let Some(agent) = ticket.agent {
-            self.by_agent.entry(agent).or_default().insert(key);
+            self.by_agent.entry(agent).or_default().insert(rank, key);
+        }
+        if let Some(since) = ticket.waiting_since {
+            *self.waiting_since.entry(since).or_default() += 1;
         }
     }
 
-    fn members(&self, selector: &QueueSelector) -> Option<&BTreeSet<u64>> {
+    fn members(&self, selector: &QueueSelector) -> Option<&Order> {
         match selector {
             QueueSelector::Group(group) => self
                 .names
@@ -441,8 +630,49 @@ impl Queues {
         true
     }
 
-    /// One page of a queue, most urgent first, starting after `after`.
+    /// One page of a queue, most urgent first, starting after `after`: walked from the order
+    /// index (see the module doc).
     pub fn queue(
+        &self,
+        selector: &QueueSelector,
+        filter: &QueueFilter,
+        now: DateTime<Utc>,
+        after: Option<QueueCursor>,
+        first: usize,
+    ) -> Page<QueueItem> {
+        let secs_now = secs(now);
+        if self
+            .waiting_since
+            .last_key_value()
+            .is_some_and(|(&latest, _)| latest > secs_now)
+        {
+            return self.queue_by_scan(selector, filter, now, after, first);
+        }
+        let Some(order) = self.members(selector) else {
+            return Self::page(Vec::new(), 0, false);
+        };
+        let total = if *filter == QueueFilter::default() {
+            order.len()
+        } else {
+            order
+                .keys()
+                .filter_map(|key| self.tickets.get(&key))
+                .filter(|ticket| self.matches(ticket, filter, secs_now))
+                .count()
+        };
+        let mut ranked = Ranked::new(self, order, filter, secs_now, after);
+        let items: Vec<QueueItem> = ranked
+            .by_ref()
+            .take(first)
+            .map(|(cursor, ticket)| self.item(cursor, ticket, secs_now))
+            .collect();
+        let has_next = items.len() == first && ranked.next().is_some();
+        Self::page(items, total, has_next)
+    }
+
+    /// [`Queues::queue`] by scoring and sorting every ticket of the queue: the reference the
+    /// order index is tested against, and the answer for a `now` before some customer's reply.
+    pub fn queue_by_scan(
         &self,
         selector: &QueueSelector,
         filter: &QueueFilter,
@@ -454,8 +684,8 @@ impl Queues {
         let mut ranked: Vec<(QueueCursor, &Ticket)> = self
             .members(selector)
             .into_iter()
-            .flatten()
-            .filter_map(|key| Some((*key, self.tickets.get(key)?)))
+            .flat_map(Order::keys)
+            .filter_map(|key| Some((key, self.tickets.get(&key)?)))
             .filter(|(_, ticket)| self.matches(ticket, filter, now))
             .map(|(key, ticket)| {
                 (
@@ -472,10 +702,14 @@ impl Queues {
         ranked.sort_unstable_by_key(|(cursor, _)| *cursor);
         let has_next = ranked.len() > first;
         ranked.truncate(first);
-        let items: Vec<QueueItem> = ranked
+        let items = ranked
             .into_iter()
             .map(|(cursor, ticket)| self.item(cursor, ticket, now))
             .collect();
+        Self::page(items, total, has_next)
+    }
+
+    fn page(items: Vec<QueueItem>, total: usize, has_next: bool) -> Page<QueueItem> {
         Page {
             end_cursor: items.last().map(|item| item.cursor),
             items,
@@ -506,14 +740,14 @@ impl Queues {
 
     /// How many open tickets a queue holds (no filter).
     pub fn count(&self, selector: &QueueSelector) -> usize {
-        self.members(selector).map_or(0, BTreeSet::len)
+        self.members(selector).map_or(0, Order::len)
     }
 
     /// Open, at-risk and breached counts of every non-empty queue: groups, agents, unassigned.
     pub fn counts(&self, now: DateTime<Utc>) -> Vec<QueueCount> {
         let now = secs(now);
-        let count = |selector: QueueSelector, keys: &BTreeSet<u64>| {
-            let tickets = keys.iter().filter_map(|key| self.tickets.get(key));
+        let count = |selector: QueueSelector, order: &Order| {
+            let tickets = order.keys().filter_map(|key| self.tickets.get(&key));
             let (mut at_risk, mut breached) = (0, 0);
             for ticket in tickets {
                 at_risk += usize::from(ticket.is_at_risk(now));
@@ -521,20 +755,20 @@ impl Queues {
             }
             QueueCount {
                 selector,
-                open: keys.len(),
+                open: order.len(),
                 at_risk,
                 breached,
             }
         };
         let mut out = Vec::new();
-        for (group, keys) in &self.by_group {
+        for (group, order) in &self.by_group {
             if let Ok(group) = GroupId::new(self.names.name(*group)) {
-                out.push(count(QueueSelector::Group(group), keys));
+                out.push(count(QueueSelector::Group(group), order));
             }
         }
-        for (agent, keys) in &self.by_agent {
+        for (agent, order) in &self.by_agent {
             if let Ok(agent) = UserId::new(self.names.name(*agent)) {
-                out.push(count(QueueSelector::Agent(agent), keys));
+                out.push(count(QueueSelector::Agent(agent), order));
             }
         }
         out.push(count(QueueSelector::Unassigned, &self.unassigned));
@@ -552,16 +786,17 @@ impl Queues {
             .values()
             .map(|ticket| entry * 3 / 2 + 16 + ticket.title.len())
             .sum();
-        let index_entries: usize = self.by_group.values().map(BTreeSet::len).sum::<usize>()
-            + self.by_agent.values().map(BTreeSet::len).sum::<usize>()
-            + self.unassigned.len();
+        let index_entries: usize = self.by_group.values().map(Order::len).sum::<usize>()
+            + self.by_agent.values().map(Order::len).sum::<usize>()
+            + self.unassigned.len()
+            + self.waiting_since.len();
         let parked_entry = std::mem::size_of::<u64>() + std::mem::size_of::<Parked>();
         let parked: usize = self
             .parked
             .values()
             .map(|parked| parked_entry * 3 / 2 + 16 + parked.title.len())
             .sum();
-        tickets + parked + index_entries * (8 * 3 / 2 + 16) + self.names.approximate_heap_bytes()
+        tickets + parked + index_entries * (16 * 3 / 2 + 16) + self.names.approximate_heap_bytes()
     }
 
     fn apply_incident(&mut self, key: IncidentKey, event: &IncidentEvent) {
@@ -624,19 +859,8 @@ impl Queues {
         if !self.tickets.contains_key(&key) {
             return;
         }
-        // Only events that can move the ticket between queues touch the indexes.
-        let moves = matches!(
-            event,
-            E::Assigned { .. }
-                | E::EscalatedFunctionally { .. }
-                | E::Resolved { .. }
-                | E::Closed { .. }
-                | E::Reopened { .. }
-                | E::Cancelled { .. }
-        );
-        if moves {
-            self.unindex(key);
-        }
+        // Any event may change the rank or the queue: out of the index before, back in after.
+        self.unindex(key);
         let group_of = |names: &mut Interner, group: &Option<GroupId>| {
             group.as_ref().map(|g| names.intern(g.as_str()))
         };
@@ -742,7 +966,7 @@ impl Queues {
         }
         if drop_ticket {
             self.tickets.remove(&key);
-        } else if moves {
+        } else {
             self.index(key);
         }
         if self
@@ -795,36 +1019,184 @@ impl Queues {
         out.seq(self.parked.len(), self.parked.iter())?;
         write_sets(out, &self.by_group)?;
         write_sets(out, &self.by_agent)?;
-        out.deltas(&self.unassigned.iter().copied().collect::<Vec<_>>())
+        out.deltas(&sorted_keys(&self.unassigned))
     }
 
+    /// Reads what [`Queues::write_snapshot`] wrote. The queue memberships are read and
+    /// checked against the tickets; the order index is rebuilt from the tickets.
     pub(crate) fn read_snapshot(input: &mut SnapshotReader<'_>) -> Result<Self, CodecError> {
-        Ok(Queues {
+        let mut queues = Queues {
             names: input.value()?,
             tickets: input.seq::<(u64, Ticket)>()?.into_iter().collect(),
             parked: input.seq::<(u64, Parked)>()?.into_iter().collect(),
-            by_group: read_sets(input)?,
-            by_agent: read_sets(input)?,
-            unassigned: input.deltas()?.into_iter().collect(),
-        })
+            ..Queues::default()
+        };
+        let stored = [read_sets(input)?, read_sets(input)?];
+        let unassigned = input.deltas()?;
+        let keys: Vec<u64> = queues.tickets.keys().copied().collect();
+        for key in keys {
+            queues.index(key);
+        }
+        let rebuilt = [&queues.by_group, &queues.by_agent].map(|orders| {
+            orders
+                .iter()
+                .map(|(id, order)| (*id, sorted_keys(order)))
+                .collect::<BTreeMap<u32, Vec<u64>>>()
+        });
+        if stored != rebuilt || unassigned != sorted_keys(&queues.unassigned) {
+            return Err(CodecError::Decode(
+                "queue memberships disagree with the tickets".to_owned(),
+            ));
+        }
+        Ok(queues)
     }
 }
 
-/// Sets of ticket numbers per interned id: the ids, then each set delta-coded.
-fn write_sets(
-    out: &mut SnapshotWriter,
-    sets: &BTreeMap<u32, BTreeSet<u64>>,
-) -> Result<(), CodecError> {
-    out.value(&sets.keys().copied().collect::<Vec<u32>>())?;
-    for set in sets.values() {
-        out.deltas(&set.iter().copied().collect::<Vec<_>>())?;
+fn sorted_keys(order: &Order) -> Vec<u64> {
+    let mut keys: Vec<u64> = order.keys().collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The ticket numbers of each queue per interned id: the ids, then each set delta-coded.
+fn write_sets(out: &mut SnapshotWriter, orders: &BTreeMap<u32, Order>) -> Result<(), CodecError> {
+    out.value(&orders.keys().copied().collect::<Vec<u32>>())?;
+    for order in orders.values() {
+        out.deltas(&sorted_keys(order))?;
     }
     Ok(())
 }
 
-fn read_sets(input: &mut SnapshotReader<'_>) -> Result<BTreeMap<u32, BTreeSet<u64>>, CodecError> {
+fn read_sets(input: &mut SnapshotReader<'_>) -> Result<BTreeMap<u32, Vec<u64>>, CodecError> {
     let ids: Vec<u32> = input.value()?;
     ids.into_iter()
-        .map(|id| Ok((id, input.deltas()?.into_iter().collect())))
+        .map(|id| Ok((id, input.deltas()?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use itsm_sla::HoldReason;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const T0: i64 = 1_780_000_000;
+
+    fn clock() -> impl Strategy<Value = ClockMark> {
+        (
+            proptest::option::of(-200_000..400_000i64),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(due, warned, breached)| ClockMark {
+                due: due.map(|d| T0 + d),
+                paused: due.is_none(),
+                warned,
+                breached,
+            })
+    }
+
+    /// Interned ids 0..3 are the groups g0..g2, 3..5 the agents a0, a1 (see `queues`).
+    fn ticket() -> impl Strategy<Value = Ticket> {
+        (
+            0..5usize,
+            0..4u8,
+            proptest::option::of(0..3u32),
+            proptest::option::of(3..5u32),
+            clock(),
+            clock(),
+            proptest::option::of(-800_000..0i64),
+            -300_000..0i64,
+        )
+            .prop_map(
+                |(priority, status, group, agent, first_response, resolution, since, logged)| {
+                    let status = match status {
+                        0 => Status::New,
+                        1 => Status::Assigned,
+                        2 => Status::InProgress,
+                        _ => Status::OnHold(HoldReason::AwaitingCustomer),
+                    };
+                    Ticket {
+                        title: "t".into(),
+                        logged_at: T0 + logged,
+                        requester: 0,
+                        service: 0,
+                        group,
+                        agent,
+                        priority: Priority::ALL[priority],
+                        status,
+                        first_response,
+                        resolution,
+                        waiting_since: since.map(|s| T0 + s),
+                    }
+                },
+            )
+    }
+
+    fn queues(tickets: Vec<Ticket>) -> Queues {
+        let mut queues = Queues::default();
+        for name in ["g0", "g1", "g2", "a0", "a1"] {
+            queues.names.intern(name);
+        }
+        for (key, ticket) in (1..).zip(tickets) {
+            queues.tickets.insert(key, ticket);
+            queues.index(key);
+        }
+        queues
+    }
+
+    /// Every page of a listing, following the cursors.
+    fn all_pages(
+        queues: &Queues,
+        page: impl Fn(&Queues, Option<QueueCursor>) -> Page<QueueItem>,
+    ) -> Vec<Page<QueueItem>> {
+        let mut pages = vec![page(queues, None)];
+        while let Some(last) = pages.last()
+            && last.has_next
+            && pages.len() < 200
+        {
+            pages.push(page(queues, last.end_cursor));
+        }
+        pages
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Walking the order index gives exactly the pages of scoring and sorting everything:
+        /// every queue, filters, page sizes, cursors, and `now` anywhere from the latest
+        /// customer reply to past every wait cap.
+        #[test]
+        fn index_pages_equal_scanned_pages(
+            tickets in proptest::collection::vec(ticket(), 0..60),
+            later in 0..(3 * CUSTOMER_WAIT_CAP_SECS),
+            first in 1..8usize,
+            which in 0..5u8,
+            // 0: no filter; 5: a service nobody has (matches nothing).
+            filter in 0..6u8,
+        ) {
+            let queues = queues(tickets);
+            let now = time(T0 + later).expect("valid time");
+            let selector = match which {
+                0 => QueueSelector::Unassigned,
+                1 | 2 => QueueSelector::Group(GroupId::new(format!("g{which}")).expect("id")),
+                _ => QueueSelector::Agent(UserId::new(format!("a{}", which - 3)).expect("id")),
+            };
+            let filter = QueueFilter {
+                status: (filter == 1).then_some(QueueStatus::OnHold),
+                priority: (filter == 2).then_some(Priority::P3),
+                at_risk: filter == 3,
+                breached: filter == 4,
+                service: (filter == 5).then(|| ServiceId::new("nobody").expect("id")),
+            };
+            let indexed = all_pages(&queues, |q, after| {
+                q.queue(&selector, &filter, now, after, first)
+            });
+            let scanned = all_pages(&queues, |q, after| {
+                q.queue_by_scan(&selector, &filter, now, after, first)
+            });
+            prop_assert_eq!(indexed, scanned);
+        }
+    }
 }
