@@ -26,6 +26,7 @@
 //!   rate) refuse with a coded GraphQL error before anything is executed; see `server`.
 
 mod auth;
+mod documents;
 mod error;
 mod limits;
 mod metrics;

@@ -34,6 +34,7 @@ use itsm_eventstore::EventStore;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{Principal, token_hash};
+use crate::documents::Documents;
 use crate::error::ApiError;
 use crate::metrics::Gauges;
 use crate::schema::{DeskSchema, build_schema};
@@ -47,6 +48,7 @@ const ANONYMOUS: [u8; 32] = [0; 32];
 struct Server {
     schema: DeskSchema,
     state: AppState,
+    documents: Arc<Documents>,
 }
 
 /// The bearer token of an `Authorization` header value, if it is one.
@@ -266,6 +268,7 @@ async fn handle(server: &Server, headers: &HeaderMap, body: Body) -> (&'static s
             ApiError::Validation("the request has no query".to_owned()),
         );
     }
+    server.documents.prepare(&mut request);
     let operation = operation_type(&mut request);
     if let Some(header) = headers.get(AUTHORIZATION) {
         let Some(token) = header.to_str().ok().and_then(bearer) else {
@@ -423,7 +426,11 @@ async fn metrics(State(server): State<Server>) -> impl IntoResponse {
 pub fn app(state: AppState) -> Router {
     let schema = build_schema(state.clone());
     let body_limit = state.limits.max_body_bytes;
-    let server = Server { schema, state };
+    let server = Server {
+        schema,
+        state,
+        documents: Arc::default(),
+    };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(subscriptions))
