@@ -30,6 +30,40 @@ pub struct CommandResult {
     pub events: usize,
 }
 
+/// A command's result with the events it appended, as the decider returned them and as a reader
+/// of the stream finds them (same order, one `metadata` for all), so a caller can answer from
+/// them instead of reading the stream back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written<E> {
+    pub result: CommandResult,
+    /// The appended events, oldest first: the last is at `result.position` and stream version
+    /// `result.version`, the ones before it at the positions and versions just before (one
+    /// append is contiguous). Empty when nothing new was written (the decider had nothing to
+    /// record, or a repeated command id was answered with its first result).
+    pub events: Vec<E>,
+    /// The metadata every event was stored with.
+    pub metadata: Metadata,
+}
+
+impl<E> Written<E> {
+    /// Position and stream version of `events[index]` (of the last event for an `index` past
+    /// the end).
+    pub fn position_of(&self, index: usize) -> (u64, u64) {
+        let back = self.events.len().saturating_sub(index.saturating_add(1));
+        let back = u64::try_from(back).unwrap_or(u64::MAX);
+        (
+            self.result.position.saturating_sub(back),
+            self.result.version.saturating_sub(back),
+        )
+    }
+
+    /// Whether `events` are the whole stream: it was new, so they are everything a read of it
+    /// from version 1 would return (as of `result.position`).
+    pub fn is_whole_stream(&self) -> bool {
+        !self.events.is_empty() && self.position_of(0).1 == 1
+    }
+}
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError<E: std::error::Error + 'static> {
@@ -277,14 +311,33 @@ impl<S: EventStore> CommandBus<S> {
         D::Event: Serialize + DeserializeOwned + PersistedEvent,
         D::Error: std::error::Error + 'static,
     {
+        self.execute_written::<D>(stream, command, actor, options)
+            .await
+            .map(|written| written.result)
+    }
+
+    /// [`CommandBus::execute_with`], answering with the events the command appended.
+    pub async fn execute_written<D>(
+        &self,
+        stream: &StreamId,
+        command: &D::Command,
+        actor: &Actor,
+        options: CommandOptions,
+    ) -> Result<Written<D::Event>, AppError<D::Error>>
+    where
+        D: Decider,
+        D::State: Clone + Send + Sync + 'static,
+        D::Event: Serialize + DeserializeOwned + PersistedEvent,
+        D::Error: std::error::Error + 'static,
+    {
         let lock = self.locks.lock_for(stream);
-        let result = {
+        let written = {
             let _turn = lock.lock().await;
-            self.execute_locked::<D>(stream, command, actor, options)
+            self.execute_locked::<D>(stream, command, actor, options, None)
                 .await
         };
         self.locks.release(stream, &lock);
-        result
+        written
     }
 
     /// Creates a new numbered aggregate: takes the next free number of `D`'s series, builds the
@@ -326,6 +379,26 @@ impl<S: EventStore> CommandBus<S> {
         D::Event: Serialize + DeserializeOwned + PersistedEvent,
         D::Error: std::error::Error + 'static,
     {
+        self.create_written::<D>(stream_of, command_of, actor, options)
+            .await
+            .map(|(number, written)| (number, written.result))
+    }
+
+    /// [`CommandBus::create_with`], answering with the events the command appended (the
+    /// whole new stream, see [`Written::is_whole_stream`]).
+    pub async fn create_written<D>(
+        &self,
+        stream_of: fn(u64) -> StreamId,
+        command_of: impl Fn(u64) -> D::Command,
+        actor: &Actor,
+        options: CommandOptions,
+    ) -> Result<(u64, Written<D::Event>), AppError<D::Error>>
+    where
+        D: Decider,
+        D::State: Clone + Send + Sync + 'static,
+        D::Event: Serialize + DeserializeOwned + PersistedEvent,
+        D::Error: std::error::Error + 'static,
+    {
         loop {
             let number = self.reserve_number(D::NAME, stream_of).await?;
             let stream = stream_of(number);
@@ -333,9 +406,20 @@ impl<S: EventStore> CommandBus<S> {
             let outcome = {
                 let _turn = lock.lock().await;
                 if self.store.read_stream(&stream, 1).await?.is_empty() {
+                    // The read just made is the load: no second read of the empty stream.
+                    let empty = Loaded {
+                        state: D::State::default(),
+                        version: 0,
+                    };
                     Some(
-                        self.execute_locked::<D>(&stream, &command_of(number), actor, options)
-                            .await,
+                        self.execute_locked::<D>(
+                            &stream,
+                            &command_of(number),
+                            actor,
+                            options,
+                            Some(empty),
+                        )
+                        .await,
                     )
                 } else {
                     None
@@ -345,13 +429,13 @@ impl<S: EventStore> CommandBus<S> {
             match outcome {
                 // Taken by a writer this process did not know of: try the next number.
                 None => {}
-                Some(Ok(result)) if result.stream != stream => {
+                Some(Ok(written)) if written.result.stream != stream => {
                     // A repeated command id: the store answered with the first creation.
                     self.give_back_number(D::NAME, number).await;
-                    let first = number_of(&result.stream).unwrap_or(number);
-                    return Ok((first, result));
+                    let first = number_of(&written.result.stream).unwrap_or(number);
+                    return Ok((first, written));
                 }
-                Some(Ok(result)) => return Ok((number, result)),
+                Some(Ok(written)) => return Ok((number, written)),
                 Some(Err(error)) => {
                     self.give_back_number(D::NAME, number).await;
                     return Err(error);
@@ -407,14 +491,16 @@ impl<S: EventStore> CommandBus<S> {
     }
 
     /// Runs one command; the caller holds the stream's lock, so the cached state taken here
-    /// cannot be advanced by this bus meanwhile.
+    /// cannot be advanced by this bus meanwhile. `preloaded` is the stream's current state when
+    /// the caller already has it (else the cache plus the stream's tail).
     async fn execute_locked<D>(
         &self,
         stream: &StreamId,
         command: &D::Command,
         actor: &Actor,
         options: CommandOptions,
-    ) -> Result<CommandResult, AppError<D::Error>>
+        mut preloaded: Option<Loaded<D::State>>,
+    ) -> Result<Written<D::Event>, AppError<D::Error>>
     where
         D: Decider,
         D::State: Clone + Send + Sync + 'static,
@@ -430,14 +516,19 @@ impl<S: EventStore> CommandBus<S> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            // After a conflict the cached state is dropped and the stream read whole.
-            let cached = if attempts == 1 {
-                self.cache.take::<D::State>(D::NAME, stream)
-            } else {
-                self.cache.remove(stream);
-                None
+            let loaded = match preloaded.take() {
+                Some(loaded) if attempts == 1 => loaded,
+                Some(_) | None => {
+                    // After a conflict the cached state is dropped and the stream read whole.
+                    let cached = if attempts == 1 {
+                        self.cache.take::<D::State>(D::NAME, stream)
+                    } else {
+                        self.cache.remove(stream);
+                        None
+                    };
+                    self.fold_tail::<D>(stream, cached).await?
+                }
             };
-            let loaded = self.fold_tail::<D>(stream, cached).await?;
             let keep = |loaded: Loaded<D::State>| {
                 self.cache
                     .put(D::NAME, stream, loaded.version, loaded.state);
@@ -451,14 +542,25 @@ impl<S: EventStore> CommandBus<S> {
                     return Err(AppError::Domain(error));
                 }
             };
+            let mut metadata = Metadata::new(actor_label(actor), now)
+                .with_command_id(command_id)
+                .with_correlation_id(correlation_id);
+            if let Some(causation_id) = options.causation_id {
+                metadata = metadata.with_causation_id(causation_id);
+            }
             if events.is_empty() {
                 let version = loaded.version;
                 keep(loaded);
-                return Ok(CommandResult {
+                let result = CommandResult {
                     stream: stream.clone(),
                     version,
                     position: self.store.head(),
                     events: 0,
+                };
+                return Ok(Written {
+                    result,
+                    events,
+                    metadata,
                 });
             }
             let new_events = match encode_events(&events) {
@@ -468,12 +570,6 @@ impl<S: EventStore> CommandBus<S> {
                     return Err(error);
                 }
             };
-            let mut metadata = Metadata::new(actor_label(actor), now)
-                .with_command_id(command_id)
-                .with_correlation_id(correlation_id);
-            if let Some(causation_id) = options.causation_id {
-                metadata = metadata.with_causation_id(causation_id);
-            }
             let expected = if loaded.version == 0 {
                 ExpectedVersion::NoStream
             } else {
@@ -481,21 +577,30 @@ impl<S: EventStore> CommandBus<S> {
             };
             match self
                 .store
-                .append(stream.clone(), expected, new_events, metadata)
+                .append(stream.clone(), expected, new_events, metadata.clone())
                 .await
             {
                 Ok(appended) => {
-                    let written = u64::try_from(events.len()).unwrap_or(u64::MAX);
+                    let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
+                    let result = result_of(&appended);
                     if appended.stream == *stream
-                        && appended.version == loaded.version.saturating_add(written)
+                        && appended.version == loaded.version.saturating_add(count)
                     {
                         let state = events.iter().fold(loaded.state, D::evolve);
                         self.cache.put(D::NAME, stream, appended.version, state);
-                    } else {
-                        // A repeated command id: nothing new was written.
-                        keep(loaded);
+                        return Ok(Written {
+                            result,
+                            events,
+                            metadata,
+                        });
                     }
-                    return Ok(result_of(&appended));
+                    // A repeated command id: nothing new was written.
+                    keep(loaded);
+                    return Ok(Written {
+                        result,
+                        events: Vec::new(),
+                        metadata,
+                    });
                 }
                 Err(StoreError::Conflict { .. }) if attempts < MAX_ATTEMPTS => {}
                 Err(StoreError::Conflict { .. }) => {

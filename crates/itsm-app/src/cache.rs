@@ -97,32 +97,38 @@ impl StateCache {
         if self.capacity == 0 {
             return;
         }
-        let mut lru = self.lru();
-        let lru = &mut *lru;
-        if let Some(existing) = lru.slots.get(stream) {
-            if existing.decider == decider && existing.version > version {
-                return;
+        let state: Arc<dyn Any + Send + Sync> = Arc::new(state);
+        // Dropped after the lock is released: an evicted incident's state (clocks with their
+        // calendars) takes a while to free, and every command waits for this lock.
+        let mut dropped = Vec::new();
+        {
+            let mut lru = self.lru();
+            let lru = &mut *lru;
+            if let Some(existing) = lru.slots.get(stream) {
+                // `state` is dropped after the guard (declared before it).
+                if existing.decider == decider && existing.version > version {
+                    return;
+                }
+                lru.order.remove(&existing.used);
             }
-            lru.order.remove(&existing.used);
-        }
-        lru.tick += 1;
-        let used = lru.tick;
-        lru.order.insert(used, stream.clone());
-        lru.slots.insert(
-            stream.clone(),
-            Slot {
+            lru.tick += 1;
+            let used = lru.tick;
+            lru.order.insert(used, stream.clone());
+            let slot = Slot {
                 decider,
                 version,
-                state: Arc::new(state),
+                state,
                 used,
-            },
-        );
-        while lru.slots.len() > self.capacity {
-            let Some((_, oldest)) = lru.order.pop_first() else {
-                break;
             };
-            lru.slots.remove(&oldest);
+            dropped.extend(lru.slots.insert(stream.clone(), slot));
+            while lru.slots.len() > self.capacity {
+                let Some((_, oldest)) = lru.order.pop_first() else {
+                    break;
+                };
+                dropped.extend(lru.slots.remove(&oldest));
+            }
         }
+        drop(dropped);
     }
 
     pub(crate) fn remove(&self, stream: &StreamId) {

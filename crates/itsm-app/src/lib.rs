@@ -40,8 +40,8 @@ pub mod process;
 pub mod stream;
 
 pub use bus::{
-    AppError, CommandBus, CommandOptions, CommandResult, Loaded, MAX_ATTEMPTS, actor_label,
-    decode_events,
+    AppError, CommandBus, CommandOptions, CommandResult, Loaded, MAX_ATTEMPTS, Written,
+    actor_label, decode_events,
 };
 pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use desk::{Desk, DeskError};

@@ -413,6 +413,144 @@ mod options {
     }
 }
 
+mod written {
+    use itsm_app::{CommandOptions, decode_events};
+    use itsm_eventstore::{CommandId, Envelope};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn tally_stream(n: u64) -> StreamId {
+        StreamId::new(format!("tally-{n}")).expect("valid")
+    }
+
+    /// What a reader of the stream finds for `written`'s events: (position, version, event
+    /// type, metadata, event) each.
+    fn as_read(
+        written: &itsm_app::Written<TallyEvent>,
+    ) -> Vec<(u64, u64, &'static str, Metadata, TallyEvent)> {
+        written
+            .events
+            .iter()
+            .enumerate()
+            .map(|(index, event)| {
+                let (position, version) = written.position_of(index);
+                let metadata = written.metadata.clone();
+                (
+                    position,
+                    version,
+                    event.event_type(),
+                    metadata,
+                    event.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn stored(envelopes: &[Envelope]) -> Vec<(u64, u64, &'static str, Metadata, TallyEvent)> {
+        let events = decode_events::<Tally, TallyError>(envelopes).expect("decodes");
+        envelopes
+            .iter()
+            .zip(events)
+            .map(|(envelope, event)| {
+                let event_type = event.event_type();
+                assert_eq!(envelope.event_type, event_type);
+                let metadata = envelope.metadata.clone();
+                (
+                    envelope.position,
+                    envelope.version,
+                    event_type,
+                    metadata,
+                    event,
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_creation_answers_with_the_whole_new_stream_as_stored() {
+        let bus = bus(MemoryStore::new());
+        // Something else in the ledger first, so positions and versions differ.
+        bus.execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+            .await
+            .expect("added");
+        let (number, written) = bus
+            .create_written::<Tally>(
+                tally_stream,
+                |_| TallyCommand::Add,
+                &agent(),
+                CommandOptions::default(),
+            )
+            .await
+            .expect("created");
+        assert!(written.is_whole_stream());
+        assert_eq!((written.result.position, written.result.version), (2, 1));
+        let envelopes = bus
+            .store()
+            .read_stream(&tally_stream(number), 1)
+            .await
+            .expect("readable");
+        assert_eq!(as_read(&written), stored(&envelopes));
+    }
+
+    #[tokio::test]
+    async fn a_command_on_an_existing_stream_answers_with_its_tail() {
+        let bus = bus(MemoryStore::new());
+        for _ in 0..2 {
+            bus.execute::<Tally>(&stream(), &TallyCommand::Add, &agent())
+                .await
+                .expect("added");
+        }
+        let written = bus
+            .execute_written::<Tally>(
+                &stream(),
+                &TallyCommand::Add,
+                &agent(),
+                CommandOptions::default(),
+            )
+            .await
+            .expect("added");
+        assert!(!written.is_whole_stream());
+        let envelopes = bus
+            .store()
+            .read_stream(&stream(), 3)
+            .await
+            .expect("readable");
+        assert_eq!(as_read(&written), stored(&envelopes));
+    }
+
+    #[tokio::test]
+    async fn nothing_written_answers_with_no_events() {
+        let bus = bus(MemoryStore::new());
+        let touched = bus
+            .execute_written::<Tally>(
+                &stream(),
+                &TallyCommand::Touch,
+                &agent(),
+                CommandOptions::default(),
+            )
+            .await
+            .expect("accepted");
+        assert!(touched.events.is_empty());
+        assert!(!touched.is_whole_stream());
+        let options = CommandOptions {
+            command_id: Some(CommandId::from_uuid(Uuid::from_u128(12))),
+            ..CommandOptions::default()
+        };
+        let (_, first) = bus
+            .create_written::<Tally>(tally_stream, |_| TallyCommand::Add, &agent(), options)
+            .await
+            .expect("created");
+        let (_, repeat) = bus
+            .create_written::<Tally>(tally_stream, |_| TallyCommand::Add, &agent(), options)
+            .await
+            .expect("answered");
+        assert_eq!(first.events.len(), 1);
+        assert_eq!(repeat.result, first.result);
+        assert!(repeat.events.is_empty(), "a repeat wrote nothing new");
+    }
+}
+
 mod cache {
     use super::*;
 

@@ -20,8 +20,8 @@ use itsm_change::{
 };
 use itsm_eventstore::EventStore;
 use itsm_incident::{
-    Attachment, Channel, Escalation, Incident, IncidentCommand, LinkTarget, LogIncident,
-    LoggedIncident, ProblemUpdate, ResolutionCode, Status, Visibility,
+    Attachment, Channel, Escalation, Incident, IncidentCommand, IncidentEvent, LinkTarget,
+    LogIncident, LoggedIncident, ProblemUpdate, ResolutionCode, Status, Visibility,
 };
 use itsm_kernel::{
     Actor, ChangeKey, CustomerTier, Decider, GroupId, Impact, IncidentKey, Name, Priority,
@@ -30,7 +30,7 @@ use itsm_kernel::{
 use itsm_problem::{Problem, ProblemCommand, ProblemRecord};
 use itsm_sla::{AppliedSla, Calendar, ClockKind, HoldReason, SlaTargets};
 
-use crate::{CommandBus, CommandResult, decode_events, stream};
+use crate::{CommandBus, CommandOptions, CommandResult, Written, decode_events, stream};
 
 pub use error::{DeskError, DomainError};
 pub use lookup::{ChangeLookup, StreamChangeLookup};
@@ -233,11 +233,21 @@ impl<S: EventStore> Desk<S> {
         new: NewIncident,
         actor: &Actor,
     ) -> Result<(IncidentKey, CommandResult), DeskError> {
+        let (key, written) = self.log_incident_written(new, actor).await?;
+        Ok((key, written.result))
+    }
+
+    /// [`Desk::log_incident`], answering with the events written: the whole new stream.
+    pub async fn log_incident_written(
+        &self,
+        new: NewIncident,
+        actor: &Actor,
+    ) -> Result<(IncidentKey, Written<IncidentEvent>), DeskError> {
         let priority = Priority::from_matrix(new.impact, new.urgency);
         let sla = self.sla_for(&new.service, priority, new.tier, None).await?;
-        let (number, result) = self
+        let (number, written) = self
             .bus
-            .create::<Incident>(
+            .create_written::<Incident>(
                 |n| stream::incident(IncidentKey::new(n)),
                 |n| {
                     IncidentCommand::Log(Box::new(LogIncident {
@@ -255,9 +265,10 @@ impl<S: EventStore> Desk<S> {
                     }))
                 },
                 actor,
+                CommandOptions::default(),
             )
             .await?;
-        Ok((IncidentKey::new(number), result))
+        Ok((IncidentKey::new(number), written))
     }
 
     pub async fn acknowledge(

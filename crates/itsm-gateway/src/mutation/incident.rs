@@ -1,13 +1,14 @@
 //! Incident mutations.
 
 use async_graphql::{Context, ID, InputObject, Object, OneofObject, SimpleObject};
-use itsm_app::CommandResult;
 use itsm_app::desk::{EscalateTo, NewIncident};
 use itsm_app::stream;
+use itsm_app::{CommandResult, Written};
 use itsm_eventstore::EventStore;
-use itsm_incident::{Attachment, LinkTarget};
-use itsm_kernel::{CustomerTier, IncidentKey};
-use itsm_projections::views::IncidentView;
+use itsm_incident::{Attachment, Incident, IncidentEvent, LinkTarget, explain_clock};
+use itsm_kernel::{CustomerTier, Decider, IncidentKey, PersistedEvent};
+use itsm_projections::LedgerEvent;
+use itsm_projections::views::{ClockView, IncidentView, TimelineEntry, summary};
 
 use crate::auth::{Principal, require};
 use crate::error::{ApiError, ApiResult};
@@ -216,6 +217,83 @@ pub async fn incident_payload(
     })
 }
 
+/// The payload of a command that created incident `key`: its view folded from the events the
+/// command just wrote, which are the whole stream (read back only when they are not, e.g. a
+/// repeated command id that wrote nothing). This saves reading back and decoding the events
+/// the bus encoded a moment ago.
+pub async fn written_payload(
+    state: &AppState,
+    key: IncidentKey,
+    written: Written<IncidentEvent>,
+) -> Result<IncidentPayload, ApiError> {
+    let result = written.result.clone();
+    match view_of_written(key, written) {
+        Some(view) => Ok(IncidentPayload {
+            incident: IncidentNode::from_view(key, &view),
+            position: Position(result.position),
+        }),
+        None => incident_payload(state, key, &result).await,
+    }
+}
+
+/// The view of a new incident from the events that created it, folded like
+/// [`IncidentView::as_of`] folds the stream's envelopes (the tests compare the two); `None`
+/// when the events are not the whole stream.
+pub fn view_of_written(key: IncidentKey, written: Written<IncidentEvent>) -> Option<IncidentView> {
+    if !written.is_whole_stream() {
+        return None;
+    }
+    let (first_position, first_version) = written.position_of(0);
+    let Written {
+        events: written_events,
+        metadata,
+        ..
+    } = written;
+    let mut events = Vec::with_capacity(written_events.len());
+    let mut timeline = Vec::with_capacity(written_events.len());
+    for (offset, event) in (0_u64..).zip(written_events) {
+        let event_type = event.event_type().to_owned();
+        // `summary` takes the ledger's decoded form; the event is moved in and back out.
+        let ledger_event = LedgerEvent::Incident(key, event);
+        let summary = summary(&ledger_event);
+        let LedgerEvent::Incident(_, event) = ledger_event else {
+            return None;
+        };
+        timeline.push(TimelineEntry {
+            position: first_position + offset,
+            version: first_version + offset,
+            recorded_at: metadata.recorded_at,
+            actor: metadata.actor.clone(),
+            command_id: metadata.command_id,
+            correlation_id: metadata.correlation_id,
+            causation_id: metadata.causation_id,
+            event_type,
+            summary,
+        });
+        events.push(event);
+    }
+    let incident = Incident::fold(&events)?;
+    let clocks = incident
+        .clocks
+        .iter()
+        .filter_map(|state| {
+            Some(ClockView {
+                kind: state.kind().clone(),
+                state: state.clone(),
+                timeline: explain_clock(&events, state.kind())?,
+            })
+        })
+        .collect();
+    let last = timeline.last()?;
+    Some(IncidentView {
+        position: last.position,
+        version: last.version,
+        incident,
+        clocks,
+        timeline,
+    })
+}
+
 #[Object]
 impl IncidentMutations {
     /// Reports an incident. Its priority comes from impact x urgency; its SLA clocks from the
@@ -251,12 +329,12 @@ impl IncidentMutations {
             urgency: input.urgency.into(),
         };
         let state = state(ctx);
-        let (key, result) = state
+        let (key, written) = state
             .desk
-            .log_incident(new, &principal.actor())
+            .log_incident_written(new, &principal.actor())
             .await
             .map_err(ApiError::from)?;
-        Ok(incident_payload(state, key, &result).await?)
+        Ok(written_payload(state, key, written).await?)
     }
 
     /// The desk has seen it: stops the first-response clock.
@@ -586,5 +664,142 @@ impl IncidentMutations {
             .await
             .map_err(ApiError::from)?;
         Ok(incident_payload(state, key, &result).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use chrono::{TimeDelta, TimeZone, Utc};
+    use itsm_app::desk::{NewIncident, NewSlaPolicy};
+    use itsm_app::{CommandBus, CommandOptions, Desk, ManualClock, UuidV7Ids, stream};
+    use itsm_catalog::Criticality;
+    use itsm_eventstore::{EventStore, MemoryStore};
+    use itsm_incident::{Channel, Incident, IncidentCommand, Visibility};
+    use itsm_kernel::{Actor, CustomerTier, Impact, Priority, Role, Urgency};
+    use itsm_projections::views::IncidentView;
+    use itsm_sla::{Calendar, HoldReason, SlaTargets};
+
+    use super::view_of_written;
+
+    fn actor(role: Role) -> Actor {
+        Actor::user(format!("{role}.user").parse().expect("id"), role)
+    }
+
+    /// A desk on a memory store with the `email` service under a 24x7 policy per priority.
+    async fn desk() -> (Desk<MemoryStore>, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new());
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
+            .single()
+            .expect("valid date");
+        let bus = CommandBus::new(
+            Arc::clone(&store),
+            Arc::new(ManualClock::new(start)),
+            Arc::new(UuidV7Ids),
+        );
+        let desk = Desk::with_stream_lookup(bus);
+        let manager = actor(Role::ServiceManager);
+        desk.define_calendar(
+            "24x7".parse().expect("name"),
+            Calendar::always_open(),
+            &manager,
+        )
+        .await
+        .expect("calendar");
+        desk.define_service(
+            "email".parse().expect("id"),
+            "Corporate e-mail".to_owned(),
+            "service-desk".parse().expect("id"),
+            Criticality::High,
+            &manager,
+        )
+        .await
+        .expect("service");
+        for priority in Priority::ALL {
+            let targets = SlaTargets::new(
+                TimeDelta::hours(1),
+                TimeDelta::hours(8),
+                80,
+                BTreeSet::from([HoldReason::AwaitingCustomer]),
+            )
+            .expect("targets");
+            let policy = NewSlaPolicy {
+                policy: format!("email-{}", priority.level()).parse().expect("name"),
+                service: "email".parse().expect("id"),
+                priority,
+                tier: CustomerTier::Standard,
+                targets,
+                calendar: "24x7".parse().expect("name"),
+                ola: BTreeMap::new(),
+            };
+            desk.define_sla_policy(policy, &manager)
+                .await
+                .expect("policy");
+        }
+        (desk, store)
+    }
+
+    fn new_incident() -> NewIncident {
+        NewIncident {
+            title: "Outlook cannot connect".to_owned(),
+            description: "Since 9:00.".to_owned(),
+            channel: Channel::Phone,
+            requester: "alice".parse().expect("id"),
+            tier: CustomerTier::Standard,
+            service: "email".parse().expect("id"),
+            category: "email/connectivity".parse().expect("name"),
+            impact: Impact::High,
+            urgency: Urgency::Medium,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_view_of_a_new_incident_from_its_written_events_is_the_fold_of_its_stream() {
+        let (desk, store) = desk().await;
+        for _ in 0..3 {
+            let (key, written) = desk
+                .log_incident_written(new_incident(), &actor(Role::Agent))
+                .await
+                .expect("logged");
+            assert_eq!(written.events.len(), 3, "logged + two clocks started");
+            let from_written = view_of_written(key, written).expect("a new stream is whole");
+            let envelopes = store
+                .read_stream(&stream::incident(key), 1)
+                .await
+                .expect("read");
+            let from_stream = IncidentView::from_envelopes(&envelopes)
+                .expect("decodes")
+                .expect("logged");
+            assert_eq!(from_written, from_stream);
+        }
+    }
+
+    #[tokio::test]
+    async fn events_written_to_an_existing_stream_are_not_taken_for_the_whole_stream() {
+        let (desk, _store) = desk().await;
+        let (key, _) = desk
+            .log_incident(new_incident(), &actor(Role::Agent))
+            .await
+            .expect("logged");
+        let comment = IncidentCommand::Comment {
+            text: "Looking into it.".to_owned(),
+            visibility: Visibility::Internal,
+        };
+        let written = desk
+            .bus()
+            .execute_written::<Incident>(
+                &stream::incident(key),
+                &comment,
+                &actor(Role::Agent),
+                CommandOptions::default(),
+            )
+            .await
+            .expect("commented");
+        assert_eq!(written.events.len(), 1);
+        assert!(!written.is_whole_stream());
+        assert_eq!(view_of_written(key, written), None);
     }
 }
