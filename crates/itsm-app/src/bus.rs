@@ -405,38 +405,27 @@ impl<S: EventStore> CommandBus<S> {
             let lock = self.locks.lock_for(&stream);
             let outcome = {
                 let _turn = lock.lock().await;
-                if self.store.read_stream(&stream, 1).await?.is_empty() {
-                    // The read just made is the load: no second read of the empty stream.
-                    let empty = Loaded {
-                        state: D::State::default(),
-                        version: 0,
-                    };
-                    Some(
-                        self.execute_locked::<D>(
-                            &stream,
-                            &command_of(number),
-                            actor,
-                            options,
-                            Some(empty),
-                        )
-                        .await,
-                    )
-                } else {
-                    None
-                }
+                // Decided as a new stream and appended with `NoStream`: if the stream exists
+                // after all, the store refuses the append and nothing is read beforehand.
+                let empty = Loaded {
+                    state: D::State::default(),
+                    version: 0,
+                };
+                self.execute_locked::<D>(&stream, &command_of(number), actor, options, Some(empty))
+                    .await
             };
             self.locks.release(&stream, &lock);
             match outcome {
                 // Taken by a writer this process did not know of: try the next number.
-                None => {}
-                Some(Ok(written)) if written.result.stream != stream => {
+                Err(AppError::Store(StoreError::Conflict { .. })) => {}
+                Ok(written) if written.result.stream != stream => {
                     // A repeated command id: the store answered with the first creation.
                     self.give_back_number(D::NAME, number).await;
                     let first = number_of(&written.result.stream).unwrap_or(number);
                     return Ok((first, written));
                 }
-                Some(Ok(written)) => return Ok((number, written)),
-                Some(Err(error)) => {
+                Ok(written) => return Ok((number, written)),
+                Err(error) => {
                     self.give_back_number(D::NAME, number).await;
                     return Err(error);
                 }
@@ -491,8 +480,9 @@ impl<S: EventStore> CommandBus<S> {
     }
 
     /// Runs one command; the caller holds the stream's lock, so the cached state taken here
-    /// cannot be advanced by this bus meanwhile. `preloaded` is the stream's current state when
-    /// the caller already has it (else the cache plus the stream's tail).
+    /// cannot be advanced by this bus meanwhile. `preloaded` is the state the caller takes the
+    /// stream to have (else the cache plus the stream's tail); if the store says otherwise, its
+    /// `Conflict` is returned instead of deciding again.
     async fn execute_locked<D>(
         &self,
         stream: &StreamId,
@@ -507,6 +497,7 @@ impl<S: EventStore> CommandBus<S> {
         D::Event: Serialize + DeserializeOwned + PersistedEvent,
         D::Error: std::error::Error + 'static,
     {
+        let trusted = preloaded.is_some();
         let command_id = options
             .command_id
             .unwrap_or_else(|| CommandId::from_uuid(self.ids.new_id()));
@@ -516,18 +507,17 @@ impl<S: EventStore> CommandBus<S> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let loaded = match preloaded.take() {
-                Some(loaded) if attempts == 1 => loaded,
-                Some(_) | None => {
-                    // After a conflict the cached state is dropped and the stream read whole.
-                    let cached = if attempts == 1 {
-                        self.cache.take::<D::State>(D::NAME, stream)
-                    } else {
-                        self.cache.remove(stream);
-                        None
-                    };
-                    self.fold_tail::<D>(stream, cached).await?
-                }
+            let loaded = if let Some(loaded) = preloaded.take() {
+                loaded
+            } else {
+                // After a conflict the cached state is dropped and the stream read whole.
+                let cached = if attempts == 1 {
+                    self.cache.take::<D::State>(D::NAME, stream)
+                } else {
+                    self.cache.remove(stream);
+                    None
+                };
+                self.fold_tail::<D>(stream, cached).await?
             };
             let keep = |loaded: Loaded<D::State>| {
                 self.cache
@@ -601,6 +591,9 @@ impl<S: EventStore> CommandBus<S> {
                         events: Vec::new(),
                         metadata,
                     });
+                }
+                Err(conflict @ StoreError::Conflict { .. }) if trusted => {
+                    return Err(conflict.into());
                 }
                 Err(StoreError::Conflict { .. }) if attempts < MAX_ATTEMPTS => {}
                 Err(StoreError::Conflict { .. }) => {
