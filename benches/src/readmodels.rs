@@ -1,4 +1,5 @@
-//! Read-model figures: memory per open incident in the in-memory read models.
+//! Read-model figures: memory per open incident in the in-memory read models, and the cost of
+//! a queue's first page from the order index against scoring and sorting the whole queue.
 //!
 //! The ledger is generated with the real incident decider (log, acknowledge, assign: every
 //! incident stays open with running clocks) and fed envelope by envelope into a fresh
@@ -10,7 +11,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use itsm_eventstore::{Envelope, Hash, Metadata, StreamId, codec};
-use itsm_incident::{Channel, Incident, IncidentCommand, LogIncident};
+use itsm_incident::{Channel, Incident, IncidentCommand, LogIncident, Visibility};
 use itsm_kernel::{
     Actor, Context, CustomerTier, Decider, GroupId, Impact, IncidentKey, Name, PersistedEvent,
     Role, ServiceId, Urgency, UserId,
@@ -57,13 +58,17 @@ fn sla(calendar: &Calendar) -> AppliedSla {
     .expect("valid SLA")
 }
 
+/// When the first generated incident is logged (one more every 23 s).
+fn generated_from() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0)
+        .single()
+        .expect("date")
+}
+
 /// Feeds `open` open incidents into fresh read models; returns them with the number of
 /// envelopes applied.
 pub fn open_incidents(open: u64) -> (ReadModels, u64) {
-    let start: DateTime<Utc> = Utc
-        .with_ymd_and_hms(2026, 1, 5, 8, 0, 0)
-        .single()
-        .expect("date");
+    let start = generated_from();
     let calendar = Calendar::office_hours(
         chrono_tz::Europe::Berlin,
         chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
@@ -110,9 +115,19 @@ pub fn open_incidents(open: u64) -> (ReadModels, u64) {
                 },
             ),
         ];
+        // One in ten requesters has replied and waits for an answer (ranked apart in queues).
+        let waiting = (n % 10 == 0).then(|| {
+            (
+                requester.clone(),
+                IncidentCommand::Comment {
+                    text: "Any news?".to_owned(),
+                    visibility: Visibility::Public,
+                },
+            )
+        });
         let mut state = <Incident as Decider>::State::default();
         let mut version = 0;
-        for (actor, command) in commands {
+        for (actor, command) in commands.into_iter().chain(waiting) {
             let context = Context::new(actor.clone(), at);
             let events = Incident::decide(&state, &command, &context).expect("accepted");
             for event in &events {
@@ -138,7 +153,55 @@ pub fn open_incidents(open: u64) -> (ReadModels, u64) {
     (models, position)
 }
 
-/// Memory figures at `open` open incidents.
+/// Rounds timed per way of listing (the median is reported).
+const QUEUE_ROUNDS: usize = 101;
+
+/// The first page (20 items) of the busiest group's queue in `models`, at `now`: walked from the
+/// order index (`Queues::queue`, what the server answers) against scoring and sorting the whole
+/// group (`Queues::queue_by_scan`, what it did before), median of [`QUEUE_ROUNDS`] each,
+/// alternating, in microseconds. Both must give the same page.
+pub fn queue_figures(models: &ReadModels, now: DateTime<Utc>) -> Vec<Figure> {
+    use itsm_projections::queues::{QueueFilter, QueueSelector};
+    use std::time::Instant;
+    let queues = &models.queues;
+    let busiest = queues
+        .counts(now)
+        .into_iter()
+        .filter(|count| matches!(count.selector, QueueSelector::Group(_)))
+        .max_by_key(|count| count.open)
+        .map(|count| count.selector);
+    let Some(selector) = busiest else {
+        return Vec::new();
+    };
+    let filter = QueueFilter::default();
+    let indexed = queues.queue(&selector, &filter, now, None, 20);
+    let scanned = queues.queue_by_scan(&selector, &filter, now, None, 20);
+    assert_eq!(
+        indexed, scanned,
+        "the index and the scan list the same page"
+    );
+    let (mut index_us, mut scan_us) = (Vec::new(), Vec::new());
+    for _ in 0..QUEUE_ROUNDS {
+        let started = Instant::now();
+        std::hint::black_box(queues.queue(&selector, &filter, now, None, 20));
+        index_us.push(started.elapsed().as_secs_f64() * 1e6);
+        let started = Instant::now();
+        std::hint::black_box(queues.queue_by_scan(&selector, &filter, now, None, 20));
+        scan_us.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let median = |mut times: Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    vec![Figure::new(
+        "queue_first_page_index_vs_scan",
+        "us",
+        median(index_us),
+        median(scan_us),
+    )]
+}
+
+/// Memory figures at `open` open incidents, then the queue figure on the same models.
 pub fn memory_figures(open: u64) -> Vec<Figure> {
     let before = resident_bytes().unwrap_or(0);
     let (models, _envelopes) = open_incidents(open);
@@ -155,7 +218,9 @@ pub fn memory_figures(open: u64) -> Vec<Figure> {
         open,
         "every generated incident is open"
     );
-    vec![
+    let last_logged = TimeDelta::seconds(i64::try_from(open * 23).unwrap_or(i64::MAX));
+    let now = generated_from() + last_logged + TimeDelta::hours(1);
+    let mut figures = vec![
         Figure::new(
             "memory_per_open_ticket",
             "bytes",
@@ -174,5 +239,7 @@ pub fn memory_figures(open: u64) -> Vec<Figure> {
             per(snapshot),
             TARGET_BYTES_PER_OPEN_TICKET,
         ),
-    ]
+    ];
+    figures.extend(queue_figures(&models, now));
+    figures
 }

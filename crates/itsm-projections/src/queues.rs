@@ -29,33 +29,39 @@
 //!
 //! # The order index
 //!
-//! A queue page must not score and sort the whole group (50 000 open tickets in one group at
-//! the scale benchmark). Every term of the score but `now` is fixed until the ticket's next
-//! event, so each queue keeps its tickets in two ordered sets of `(rank, key)`, updated when an
-//! event changes a ticket:
+//! A queue page must not score and sort the whole group (thousands of open tickets in one
+//! group at the scale benchmark). Every term of the score but `now` is fixed until the ticket's
+//! next event, so each queue keeps its tickets in two ordered sets of `(rank, key)`, updated
+//! when an event changes a ticket. With `horizon` the latest event time the model has seen:
 //!
 //! ```text
 //! steady   no customer waiting:  rank = due + PRIORITY_OFFSET (+ HOLD_PENALTY)
 //!                                score = rank - now                          (exact)
-//! waiting  customer waiting:     rank = due + PRIORITY_OFFSET + 2 * waiting_since
+//!          customer waiting since before horizon - cap (the wait is capped):
+//!                                rank = due + PRIORITY_OFFSET - 2 * cap
+//!                                score = rank - now                          (exact)
+//! waiting  customer waiting, not yet capped at horizon:
+//!                                rank = due + PRIORITY_OFFSET + 2 * waiting_since
 //!                                score = rank - 3 * now   while the wait is under the cap,
 //!                                        and >= rank - 3 * now once it is capped
 //! ```
 //!
-//! Both sets are walked in rank order as sources of lower bounds on the score; a ticket is
-//! scored exactly when its set's bound is the lowest, kept in a small heap, and emitted once
-//! its score is below every set's next bound. The first page then costs about `first` steps
-//! plus the waiting tickets whose bound is below its last score, whatever the queue's size.
-//! The bound needs `now >= waiting_since`, true for every live query; a query at an earlier
-//! `now` than some customer's reply (a clock set back) scores the whole queue instead
-//! ([`Queues::queue_by_scan`], also the reference the index is tested against). A filtered
-//! query still counts its `total` over the whole queue (no scoring or sorting).
+//! When the horizon moves past a waiting ticket's `waiting_since + cap`, the ticket moves to the
+//! steady set (each once; a set of the not-yet-capped waits by time finds them). Both sets are
+//! walked in rank order as sources of lower bounds on the score; a ticket is scored exactly when
+//! its set's bound is the lowest, kept in a small heap, and emitted once its score is below
+//! every set's next bound. The first page then costs about `first` steps plus the waiting
+//! tickets (at most five days of them) whose bound is below its last score, whatever the
+//! queue's size. All this needs `now >= horizon`, true for every live query; a query at an
+//! earlier `now` (a clock set back) scores the whole queue instead ([`Queues::queue_by_scan`],
+//! also the reference the index is tested against). A filtered query still counts its `total`
+//! over the whole queue (no scoring or sorting).
 //!
 //! # Memory
 //!
 //! One [`Ticket`] per open incident: about 110 bytes plus the title, ids interned as `u32`,
 //! times as `i64` seconds, no description or comments; each is also in one or two queue
-//! order sets (16 bytes per entry), and a waiting one in the set of waiting times. A resolved or closed incident is parked in a smaller record
+//! order sets (16 bytes per entry), and a waiting one in the set of uncapped waits. A resolved or closed incident is parked in a smaller record
 //! (title, ids, priority, breach flags) so a reopen can put it back; cancelled ones are dropped,
 //! nothing follows a cancel.
 
@@ -144,14 +150,17 @@ impl Ticket {
         score
     }
 
-    /// Where the ticket sits in its queue's order index (see the module doc).
-    fn rank(&self) -> Rank {
+    /// Where the ticket sits in its queue's order index at `horizon` (see the module doc).
+    fn rank(&self, horizon: i64) -> Rank {
         let level = usize::from(self.priority.level().saturating_sub(1)).min(4);
         let due = self
             .running_due()
             .unwrap_or_else(|| self.logged_at.saturating_add(FALLBACK_DUE_SECS[level]));
         let rank = due.saturating_add(PRIORITY_OFFSET_SECS[level]);
         match self.waiting_since {
+            Some(since) if capped(since, horizon) => {
+                Rank::Steady(rank.saturating_sub(CUSTOMER_WAIT_WEIGHT * CUSTOMER_WAIT_CAP_SECS))
+            }
             Some(since) => Rank::Waiting(rank.saturating_add(since.saturating_mul(2))),
             None if matches!(self.status, Status::OnHold(_)) => {
                 Rank::Steady(rank.saturating_add(HOLD_PENALTY_SECS))
@@ -355,6 +364,11 @@ pub struct QueueCount {
     pub breached: usize,
 }
 
+/// Whether a customer waiting since `since` has waited the whole cap at `horizon`.
+fn capped(since: i64, horizon: i64) -> bool {
+    since.saturating_add(CUSTOMER_WAIT_CAP_SECS) <= horizon
+}
+
 /// A ticket's place in the order index: which set, and its rank there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rank {
@@ -497,9 +511,11 @@ pub struct Queues {
     by_group: BTreeMap<u32, Order>,
     by_agent: BTreeMap<u32, Order>,
     unassigned: Order,
-    /// How many open tickets have a customer waiting since each time (the index's bound holds
-    /// for `now` at or after the latest).
-    waiting_since: BTreeMap<i64, u32>,
+    /// `(waiting_since, key)` of open tickets whose customer's wait is not capped at `horizon`.
+    uncapped: BTreeSet<(i64, u64)>,
+    /// The latest incident event time applied (seconds); the order index is exact for `now` at
+    /// or after it.
+    horizon: i64,
 }
 
 fn secs(at: DateTime<Utc>) -> i64 {
@@ -542,7 +558,7 @@ impl Queues {
         if !ticket.status.is_open() {
             return;
         }
-        let rank = ticket.rank();
+        let rank = ticket.rank(self.horizon);
         let remove = |orders: &mut BTreeMap<u32, Order>, id: u32| {
             if let Some(order) = orders.get_mut(&id) {
                 order.remove(rank, key);
@@ -558,13 +574,8 @@ impl Queues {
         if let Some(agent) = ticket.agent {
             remove(&mut self.by_agent, agent);
         }
-        if let Some(since) = ticket.waiting_since
-            && let Some(count) = self.waiting_since.get_mut(&since)
-        {
-            *count -= 1;
-            if *count == 0 {
-                self.waiting_since.remove(&since);
-            }
+        if let Some(since) = ticket.waiting_since {
+            self.uncapped.remove(&(since, key));
         }
     }
 
@@ -576,7 +587,7 @@ impl Queues {
         if !ticket.status.is_open() {
             return;
         }
-        let rank = ticket.rank();
+        let rank = ticket.rank(self.horizon);
         match ticket.group {
             Some(group) => self.by_group.entry(group).or_default().insert(rank, key),
             None => self.unassigned.insert(rank, key),
@@ -584,8 +595,31 @@ impl Queues {
         if let Some(agent) = ticket.agent {
             self.by_agent.entry(agent).or_default().insert(rank, key);
         }
-        if let Some(since) = ticket.waiting_since {
-            *self.waiting_since.entry(since).or_default() += 1;
+        if let Some(since) = ticket.waiting_since
+            && !capped(since, self.horizon)
+        {
+            self.uncapped.insert((since, key));
+        }
+    }
+
+    /// Moves the horizon to `at` if that is later, first moving every ticket whose customer's
+    /// wait becomes capped to its steady rank.
+    fn advance(&mut self, at: i64) {
+        if at <= self.horizon {
+            return;
+        }
+        let crossing: Vec<u64> = self
+            .uncapped
+            .iter()
+            .take_while(|(since, _)| capped(*since, at))
+            .map(|&(_, key)| key)
+            .collect();
+        for &key in &crossing {
+            self.unindex(key);
+        }
+        self.horizon = at;
+        for key in crossing {
+            self.index(key);
         }
     }
 
@@ -641,11 +675,7 @@ impl Queues {
         first: usize,
     ) -> Page<QueueItem> {
         let secs_now = secs(now);
-        if self
-            .waiting_since
-            .last_key_value()
-            .is_some_and(|(&latest, _)| latest > secs_now)
-        {
+        if secs_now < self.horizon {
             return self.queue_by_scan(selector, filter, now, after, first);
         }
         let Some(order) = self.members(selector) else {
@@ -789,7 +819,7 @@ impl Queues {
         let index_entries: usize = self.by_group.values().map(Order::len).sum::<usize>()
             + self.by_agent.values().map(Order::len).sum::<usize>()
             + self.unassigned.len()
-            + self.waiting_since.len();
+            + self.uncapped.len();
         let parked_entry = std::mem::size_of::<u64>() + std::mem::size_of::<Parked>();
         let parked: usize = self
             .parked
@@ -802,6 +832,7 @@ impl Queues {
     fn apply_incident(&mut self, key: IncidentKey, event: &IncidentEvent) {
         use IncidentEvent as E;
         let key = key.number();
+        self.advance(secs(event.at()));
         if let E::Logged {
             title,
             requester,
@@ -1019,7 +1050,8 @@ impl Queues {
         out.seq(self.parked.len(), self.parked.iter())?;
         write_sets(out, &self.by_group)?;
         write_sets(out, &self.by_agent)?;
-        out.deltas(&sorted_keys(&self.unassigned))
+        out.deltas(&sorted_keys(&self.unassigned))?;
+        out.value(&self.horizon)
     }
 
     /// Reads what [`Queues::write_snapshot`] wrote. The queue memberships are read and
@@ -1033,6 +1065,7 @@ impl Queues {
         };
         let stored = [read_sets(input)?, read_sets(input)?];
         let unassigned = input.deltas()?;
+        queues.horizon = input.value()?;
         let keys: Vec<u64> = queues.tickets.keys().copied().collect();
         for key in keys {
             queues.index(key);
@@ -1165,19 +1198,23 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         /// Walking the order index gives exactly the pages of scoring and sorting everything:
-        /// every queue, filters, page sizes, cursors, and `now` anywhere from the latest
-        /// customer reply to past every wait cap.
+        /// every queue, filters, page sizes, cursors, a horizon before or after the waits'
+        /// caps, and `now` anywhere after it.
         #[test]
         fn index_pages_equal_scanned_pages(
             tickets in proptest::collection::vec(ticket(), 0..60),
+            horizon in 0..(3 * CUSTOMER_WAIT_CAP_SECS),
             later in 0..(3 * CUSTOMER_WAIT_CAP_SECS),
             first in 1..8usize,
             which in 0..5u8,
             // 0: no filter; 5: a service nobody has (matches nothing).
             filter in 0..6u8,
         ) {
-            let queues = queues(tickets);
-            let now = time(T0 + later).expect("valid time");
+            let mut queues = queues(tickets);
+            // The horizon is at or after every customer's reply; advancing it re-ranks the
+            // waits it caps, as a new event would.
+            queues.advance(T0 + horizon);
+            let now = time(T0 + horizon + later).expect("valid time");
             let selector = match which {
                 0 => QueueSelector::Unassigned,
                 1 | 2 => QueueSelector::Group(GroupId::new(format!("g{which}")).expect("id")),

@@ -18,8 +18,9 @@ use itsm_eventstore::{CodecError, codec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// First bytes of every snapshot (format 1).
-pub const MAGIC: &[u8; 8] = b"LDSNAP01";
+/// First bytes of every snapshot (format 2: the queues' horizon was added; a format-1 snapshot
+/// is refused and the models replayed once).
+pub const MAGIC: &[u8; 8] = b"LDSNAP02";
 /// Entries per frame of a chunked sequence (far below the codec's limit for every entry type
 /// the models hold).
 pub const CHUNK: usize = 65_536;
