@@ -257,6 +257,30 @@ impl Served {
     }
 }
 
+/// `startup_snapshot` alone: the median of `starts` starts of `ledgerdesk serve` on `data`,
+/// which must already hold a read-model snapshot at its head (a full scalebench run saves
+/// one). Each start is stopped (SIGTERM, a clean shutdown) before the next one.
+pub fn startup_only(
+    binary: &Path,
+    data: &Path,
+    starts: usize,
+    limit: Duration,
+) -> Result<Figure, ScaleError> {
+    let mut seconds = Vec::with_capacity(starts);
+    for start in 0..starts.max(1) {
+        let (served, ready) = start_until_ready(binary, data, limit)?;
+        drop(served);
+        eprintln!("scalebench: start {}: ready in {ready:.2?}", start + 1);
+        seconds.push(ready.as_secs_f64());
+    }
+    Ok(Figure::new(
+        "startup_snapshot",
+        "s",
+        median(seconds),
+        STARTUP_TARGET_SECONDS,
+    ))
+}
+
 /// The startup figures: with the snapshot at the head, then with none usable (see the module
 /// documentation). `snapshot` is put back at the head at the end.
 pub async fn startup_figures(
