@@ -228,3 +228,103 @@ fn serve_refuses_a_bad_listen_address_with_usage() {
     assert!(stderr.contains("invalid value"), "{stderr}");
     assert!(stderr.contains("--help"), "{stderr}");
 }
+
+/// The newest sled recovery snapshot in `data` (sled names them `snap.<LSN in hex>`; it writes
+/// one only while opening a database).
+fn newest_sled_snapshot(data: &Path) -> Option<u64> {
+    std::fs::read_dir(data.join("sled"))
+        .expect("the sled directory")
+        .filter_map(|entry| {
+            let name = entry.expect("a directory entry").file_name();
+            let lsn = name.to_str()?.strip_prefix("snap.")?.to_owned();
+            u64::from_str_radix(&lsn, 16).ok()
+        })
+        .max()
+}
+
+fn field(body: &str, name: &str) -> u64 {
+    let json: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    json[name]
+        .as_str()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {body}"))
+}
+
+#[test]
+fn a_clean_stop_saves_the_read_models_at_the_head_and_leaves_sled_a_current_recovery_snapshot() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let log = dir.path().join("serve.log");
+    let server = Server::start(
+        &data,
+        &log,
+        &[
+            "--demo",
+            "--rate-per-second",
+            "100000",
+            "--rate-burst",
+            "100000",
+        ],
+    );
+    let token = server
+        .token
+        .clone()
+        .expect("the first start prints a token");
+    // sled wrote this while opening, before the demo was seeded.
+    let at_start = newest_sled_snapshot(&data).unwrap_or(0);
+
+    // Live writes past the threshold (each incident writes several events).
+    let (_, body) = get(&server.address, "/healthz");
+    let before = field(&body, "ledger_head");
+    let mut head = before;
+    for n in 0..1_000 {
+        if head >= before + 1_200 {
+            break;
+        }
+        let (status, body) = graphql(
+            &server.address,
+            &token,
+            &format!(
+                "mutation {{ logIncident(input: {{ title: \"Shutdown {n}\", description: \"d\", \
+                 service: \"email\", category: \"mailbox\", impact: MEDIUM, urgency: MEDIUM }}) \
+                 {{ position }} }}"
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(!body.contains("errors"), "{body}");
+        let (_, health) = get(&server.address, "/healthz");
+        head = field(&health, "ledger_head");
+    }
+    assert!(head >= before + 1_200, "the incidents were written");
+    // Read-your-writes: wait (bounded) until the read models applied the head.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, health) = get(&server.address, "/healthz");
+        if field(&health, "read_models_at") >= head {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{health}");
+        std::thread::yield_now();
+    }
+
+    let (status, rest) = server.terminate();
+    assert!(status.success(), "exit status {status:?}; stdout: {rest}");
+    let log = std::fs::read_to_string(&log).expect("log");
+    // The read models were saved at the head they had reached.
+    let saved = log
+        .lines()
+        .find(|line| line.contains("read models saved"))
+        .unwrap_or_else(|| panic!("no read-model save at shutdown: {log}"));
+    let position: u64 = saved
+        .split("position=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("a position in {saved}"));
+    // At least the head seen while serving (timers may have written after it).
+    assert!(position >= head, "{saved}");
+    // The checkpoint open wrote a sled recovery snapshot past everything served.
+    assert!(log.contains("ledger checkpointed"), "{log}");
+    let at_stop = newest_sled_snapshot(&data).expect("a sled snapshot");
+    assert!(at_stop > at_start, "{at_stop:x} after {at_start:x}");
+}
