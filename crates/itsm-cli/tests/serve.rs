@@ -297,7 +297,7 @@ fn a_clean_stop_saves_the_read_models_at_the_head_and_leaves_sled_a_current_reco
     }
     assert!(head >= before + 1_200, "the incidents were written");
     // Read-your-writes: wait (bounded) until the read models applied the head.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
     loop {
         let (_, health) = get(&server.address, "/healthz");
         if field(&health, "read_models_at") >= head {
