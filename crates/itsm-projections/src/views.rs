@@ -108,17 +108,23 @@ impl IncidentView {
     pub fn as_of(envelopes: &[Envelope], as_of: AsOf) -> Result<Option<Self>, ProjectionError> {
         let mut events = Vec::new();
         let mut timeline = Vec::new();
-        let mut last = (0, 0);
         for envelope in envelopes.iter().take_while(|e| as_of.includes(e)) {
             if let Some(LedgerEvent::Incident(_, event)) = decode(envelope)? {
                 timeline.push(entry(envelope, incident_summary(&event)));
-                last = (envelope.position, envelope.version);
                 events.push(event);
             }
         }
-        let Some(incident) = Incident::fold(&events) else {
-            return Ok(None);
-        };
+        Ok(Self::from_events(&events, timeline))
+    }
+
+    /// The view of an incident's events with their timeline entries (one each, in order; the
+    /// last gives the view's position and version); `None` if the events do not log an
+    /// incident. What [`IncidentView::as_of`] folds after decoding, and what a mutation's
+    /// answer folds from the events it has just written.
+    pub fn from_events(events: &[IncidentEvent], timeline: Vec<TimelineEntry>) -> Option<Self> {
+        let incident = Incident::fold(events)?;
+        let last = timeline.last()?;
+        let (position, version) = (last.position, last.version);
         let clocks = incident
             .clocks
             .iter()
@@ -126,17 +132,17 @@ impl IncidentView {
                 Some(ClockView {
                     kind: state.kind().clone(),
                     state: state.clone(),
-                    timeline: explain_clock(&events, state.kind())?,
+                    timeline: explain_clock(events, state.kind())?,
                 })
             })
             .collect();
-        Ok(Some(IncidentView {
-            position: last.0,
-            version: last.1,
+        Some(IncidentView {
+            position,
+            version,
             incident,
             clocks,
             timeline,
-        }))
+        })
     }
 
     /// As of a ledger position.
@@ -240,7 +246,8 @@ fn or_none<T: std::fmt::Display>(value: Option<&T>) -> String {
     value.map_or_else(|| "nobody".to_owned(), ToString::to_string)
 }
 
-fn incident_summary(event: &IncidentEvent) -> String {
+/// The one-line summary of an incident event in a timeline.
+pub fn incident_summary(event: &IncidentEvent) -> String {
     use IncidentEvent as E;
     match event {
         E::Logged {

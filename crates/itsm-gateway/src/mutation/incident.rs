@@ -5,10 +5,9 @@ use itsm_app::desk::{EscalateTo, NewIncident};
 use itsm_app::stream;
 use itsm_app::{CommandResult, Written};
 use itsm_eventstore::EventStore;
-use itsm_incident::{Attachment, Incident, IncidentEvent, LinkTarget, explain_clock};
-use itsm_kernel::{CustomerTier, Decider, IncidentKey, PersistedEvent};
-use itsm_projections::LedgerEvent;
-use itsm_projections::views::{ClockView, IncidentView, TimelineEntry, summary};
+use itsm_incident::{Attachment, IncidentEvent, LinkTarget};
+use itsm_kernel::{CustomerTier, IncidentKey, PersistedEvent};
+use itsm_projections::views::{IncidentView, TimelineEntry, incident_summary};
 
 use crate::auth::{Principal, require};
 use crate::error::{ApiError, ApiResult};
@@ -227,7 +226,7 @@ pub async fn written_payload(
     written: Written<IncidentEvent>,
 ) -> Result<IncidentPayload, ApiError> {
     let result = written.result.clone();
-    match view_of_written(key, written) {
+    match view_of_written(written) {
         Some(view) => Ok(IncidentPayload {
             incident: IncidentNode::from_view(key, &view),
             position: Position(result.position),
@@ -239,7 +238,7 @@ pub async fn written_payload(
 /// The view of a new incident from the events that created it, folded like
 /// [`IncidentView::as_of`] folds the stream's envelopes (the tests compare the two); `None`
 /// when the events are not the whole stream.
-pub fn view_of_written(key: IncidentKey, written: Written<IncidentEvent>) -> Option<IncidentView> {
+pub fn view_of_written(written: Written<IncidentEvent>) -> Option<IncidentView> {
     if !written.is_whole_stream() {
         return None;
     }
@@ -249,17 +248,9 @@ pub fn view_of_written(key: IncidentKey, written: Written<IncidentEvent>) -> Opt
         metadata,
         ..
     } = written;
-    let mut events = Vec::with_capacity(written_events.len());
-    let mut timeline = Vec::with_capacity(written_events.len());
-    for (offset, event) in (0_u64..).zip(written_events) {
-        let event_type = event.event_type().to_owned();
-        // `summary` takes the ledger's decoded form; the event is moved in and back out.
-        let ledger_event = LedgerEvent::Incident(key, event);
-        let summary = summary(&ledger_event);
-        let LedgerEvent::Incident(_, event) = ledger_event else {
-            return None;
-        };
-        timeline.push(TimelineEntry {
+    let timeline = (0_u64..)
+        .zip(&written_events)
+        .map(|(offset, event)| TimelineEntry {
             position: first_position + offset,
             version: first_version + offset,
             recorded_at: metadata.recorded_at,
@@ -267,31 +258,11 @@ pub fn view_of_written(key: IncidentKey, written: Written<IncidentEvent>) -> Opt
             command_id: metadata.command_id,
             correlation_id: metadata.correlation_id,
             causation_id: metadata.causation_id,
-            event_type,
-            summary,
-        });
-        events.push(event);
-    }
-    let incident = Incident::fold(&events)?;
-    let clocks = incident
-        .clocks
-        .iter()
-        .filter_map(|state| {
-            Some(ClockView {
-                kind: state.kind().clone(),
-                state: state.clone(),
-                timeline: explain_clock(&events, state.kind())?,
-            })
+            event_type: event.event_type().to_owned(),
+            summary: incident_summary(event),
         })
         .collect();
-    let last = timeline.last()?;
-    Some(IncidentView {
-        position: last.position,
-        version: last.version,
-        incident,
-        clocks,
-        timeline,
-    })
+    IncidentView::from_events(&written_events, timeline)
 }
 
 #[Object]
@@ -765,7 +736,7 @@ mod tests {
                 .await
                 .expect("logged");
             assert_eq!(written.events.len(), 3, "logged + two clocks started");
-            let from_written = view_of_written(key, written).expect("a new stream is whole");
+            let from_written = view_of_written(written).expect("a new stream is whole");
             let envelopes = store
                 .read_stream(&stream::incident(key), 1)
                 .await
@@ -800,6 +771,6 @@ mod tests {
             .expect("commented");
         assert_eq!(written.events.len(), 1);
         assert!(!written.is_whole_stream());
-        assert_eq!(view_of_written(key, written), None);
+        assert_eq!(view_of_written(written), None);
     }
 }
