@@ -508,6 +508,14 @@ async fn check_logged(session: &Session, before: u64, answers: &[Value]) -> Resu
     Ok(())
 }
 
+/// The `{ __typename }` ceiling: `load` of it, its failures reported.
+async fn drive_ceiling(session: &Session, load: Load) -> Outcome {
+    let typename = body(TYPENAME, &json!({}));
+    let ceiling = drive(session, load, Arc::new(move |_| typename.clone()), false).await;
+    report_failures("{ __typename }", &ceiling);
+    ceiling
+}
+
 /// The phases: the `{ __typename }` ceiling, durable `logIncident`s, the ceiling again, and the
 /// first page of the busiest group's queue. Calls `emit` with each figure as soon as it is
 /// measured.
@@ -517,15 +525,7 @@ pub async fn run_bench(
     mut emit: impl FnMut(&LoadFigure),
 ) -> Result<BenchReport, LoadError> {
     ensure_catalog(session).await?;
-    let typename = body(TYPENAME, &json!({}));
-    let ceiling = drive(
-        session,
-        phases.ceiling,
-        Arc::new(move |_| typename.clone()),
-        false,
-    )
-    .await;
-    report_failures("{ __typename }", &ceiling);
+    let ceiling = drive_ceiling(session, phases.ceiling).await;
 
     let (head, _) = session.health().await?;
     let before = unassigned_count(session, None).await?;
@@ -564,15 +564,7 @@ pub async fn run_bench(
 
     // The queue's ceiling is measured again right before it, on the grown ledger and after the
     // mutations' after-effects (process managers, sled's flushes), so both see the same server.
-    let typename = body(TYPENAME, &json!({}));
-    let queue_ceiling = drive(
-        session,
-        phases.ceiling,
-        Arc::new(move |_| typename.clone()),
-        false,
-    )
-    .await;
-    report_failures("{ __typename }", &queue_ceiling);
+    let queue_ceiling = drive_ceiling(session, phases.ceiling).await;
     let (head, _) = session.health().await?;
     let group = busiest_group(session).await?;
     let variables = json!({"group": group, "unassigned": group.is_none()});
