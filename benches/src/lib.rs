@@ -8,6 +8,7 @@
 //! Must not: assert on timings (tests only check the output's shape), or measure anything but
 //! durable appends unless the figure's name says so.
 
+pub mod layout;
 pub mod load;
 pub mod readmodels;
 pub mod scale;
@@ -36,18 +37,21 @@ impl Size {
                 c1_events: 50,
                 c256_rounds: 2,
                 read_all_events: 2_000,
+                layout_mutations: 640,
                 repetitions: 1,
             },
             Size::Quick => Counts {
                 c1_events: 1_000,
                 c256_rounds: 40,
                 read_all_events: 20_000,
+                layout_mutations: 6_400,
                 repetitions: 3,
             },
             Size::Full => Counts {
                 c1_events: 5_000,
                 c256_rounds: 400,
                 read_all_events: 1_000_000,
+                layout_mutations: 64_000,
                 repetitions: 5,
             },
         }
@@ -63,6 +67,8 @@ pub struct Counts {
     pub c256_rounds: u64,
     /// Events written, then read back.
     pub read_all_events: u64,
+    /// `logIncident`-shaped writes per layout in the raw sled layout probe (`layout`).
+    pub layout_mutations: u64,
     /// Each figure and its ceiling are measured this many times, alternating; the medians are
     /// reported (a 2-core machine shared with builds is noisy).
     pub repetitions: usize,

@@ -10,6 +10,7 @@ use itsm_eventstore::{
 };
 use uuid::Uuid;
 
+use crate::layout::{self, Layout};
 use crate::{Counts, Figure, median, payload, per_second};
 
 pub type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
@@ -30,7 +31,7 @@ fn store_config() -> SledConfig {
 /// Raw sled configured like the store: same cache, no background flusher. sled releases its
 /// file lock a moment after a closed handle's threads stop, so reopening a directory the store
 /// has just closed waits for it (bounded, like the store's own open).
-fn raw_sled(dir: &Path) -> BenchResult<sled::Db> {
+pub(crate) fn raw_sled(dir: &Path) -> BenchResult<sled::Db> {
     let patience = std::time::Duration::from_secs(5);
     let started = Instant::now();
     loop {
@@ -127,6 +128,35 @@ pub fn run(counts: Counts, mut emit: impl FnMut(&Figure)) -> BenchResult<()> {
 
     let (value, ceiling) = runtime.block_on(read_all(counts.read_all_events, reps))?;
     emit(&Figure::new("read_all", "events/s", value, ceiling));
+
+    let (mut current, mut chunked, mut ordered, mut ceilings) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let n = counts.layout_mutations;
+        current.push(layout::log_incidents(Layout::Current, n)?);
+        chunked.push(layout::log_incidents(Layout::Chunked, n)?);
+        ordered.push(layout::log_incidents(Layout::ChunkedOrderedCommands, n)?);
+        ceilings.push(layout::log_incidents(Layout::ChunkedWithoutCommands, n)?);
+    }
+    let ceiling = median(ceilings);
+    emit(&Figure::new(
+        "raw_sled_layout_log_incident_current",
+        "mutations/s",
+        median(current),
+        ceiling,
+    ));
+    emit(&Figure::new(
+        "raw_sled_layout_log_incident_chunked",
+        "mutations/s",
+        median(chunked),
+        ceiling,
+    ));
+    emit(&Figure::new(
+        "raw_sled_layout_log_incident_chunked_ordered_ids",
+        "mutations/s",
+        median(ordered),
+        ceiling,
+    ));
     Ok(())
 }
 

@@ -26,7 +26,16 @@ fn storebench_prints_one_json_figure_per_line_with_a_positive_ratio() {
             ["bench", "ceiling", "ratio", "unit", "value"],
             "{line}"
         );
-        assert_eq!(obj["unit"], "events/s");
+        let unit = if obj["bench"]
+            .as_str()
+            .unwrap()
+            .starts_with("raw_sled_layout_log_incident")
+        {
+            "mutations/s"
+        } else {
+            "events/s"
+        };
+        assert_eq!(obj["unit"], unit, "{line}");
         let value = obj["value"].as_f64().unwrap();
         let ceiling = obj["ceiling"].as_f64().unwrap();
         let ratio = obj["ratio"].as_f64().unwrap();
@@ -45,7 +54,10 @@ fn storebench_prints_one_json_figure_per_line_with_a_positive_ratio() {
             "append_durable_c256",
             "append_durable_c256_command_ids",
             "raw_sled_store_layout_c256",
-            "read_all"
+            "read_all",
+            "raw_sled_layout_log_incident_current",
+            "raw_sled_layout_log_incident_chunked",
+            "raw_sled_layout_log_incident_chunked_ordered_ids"
         ]
     );
 }
