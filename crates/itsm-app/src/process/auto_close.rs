@@ -5,16 +5,20 @@
 //! metadata's `recorded_at`), so nothing is decoded. A resolution stays in memory until the
 //! incident is closed, reopened or cancelled; a reopen leaves its heap entry behind, so the heap
 //! is rebuilt from the live entries once it holds more than twice as many as are live.
+//!
+//! A checkpoint holds the waiting resolutions only; the heap is rebuilt from them with the
+//! quiet period of the running configuration, as a replay would.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use itsm_eventstore::Envelope;
+use itsm_eventstore::{CodecError, Envelope};
 use itsm_kernel::IncidentKey;
 
 use crate::CommandOptions;
 use crate::process::cause::{Cause, instant};
+use crate::process::checkpoint::{At, CauseRecord, Reader, Writer};
 use crate::stream::StreamKind;
 
 /// The automation name on every command auto-close sends.
@@ -67,11 +71,7 @@ impl AutoClose {
             "IncidentResolved" => {
                 let at = envelope.metadata.recorded_at;
                 self.resolved.insert(key, (at, Cause::of(envelope)));
-                self.heap.push(Reverse((
-                    at.checked_add_signed(self.quiet).unwrap_or(at),
-                    key,
-                    at,
-                )));
+                self.heap.push(self.entry(key, at));
             }
             "IncidentReopened" | "IncidentClosed" | "IncidentCancelled" => {
                 self.resolved.remove(&key);
@@ -79,6 +79,17 @@ impl AutoClose {
             _ => {}
         }
         self.prune();
+    }
+
+    /// The heap entry of a resolution.
+    fn entry(&self, key: IncidentKey, resolved_at: DateTime<Utc>) -> Entry {
+        Reverse((
+            resolved_at
+                .checked_add_signed(self.quiet)
+                .unwrap_or(resolved_at),
+            key,
+            resolved_at,
+        ))
     }
 
     fn is_live(&self, key: IncidentKey, resolved_at: DateTime<Utc>) -> bool {
@@ -145,6 +156,43 @@ impl AutoClose {
     /// Entries in the deadline heap, live or stale (a memory figure).
     pub fn queued(&self) -> usize {
         self.heap.len()
+    }
+
+    /// The waiting resolutions as a checkpoint at ledger `position` (no heap, no quiet period:
+    /// both come from the running configuration when it is read).
+    pub fn encode_checkpoint(&self, position: u64) -> Result<Vec<u8>, CodecError> {
+        let mut writer = Writer::new(super::AUTO_CLOSE, position)?;
+        writer.seq(
+            self.resolved.len(),
+            self.resolved
+                .iter()
+                .map(|(key, (at, cause))| (key.number(), At::from(*at), CauseRecord::from(*cause))),
+        )?;
+        Ok(writer.finish())
+    }
+
+    /// Reads a checkpoint made by [`AutoClose::encode_checkpoint`] into a closer with the quiet
+    /// period `quiet`: its position and the closer a replay up to there would give.
+    pub fn decode_checkpoint(
+        bytes: &[u8],
+        quiet: TimeDelta,
+    ) -> Result<(u64, AutoClose), CodecError> {
+        let (mut reader, position) = Reader::new(bytes, super::AUTO_CLOSE)?;
+        let records: Vec<(u64, At, CauseRecord)> = reader.seq()?;
+        reader.finish()?;
+        let mut closer = AutoClose::new(quiet);
+        closer.resolved.reserve(records.len());
+        for (incident, at, cause) in records {
+            closer
+                .resolved
+                .insert(IncidentKey::new(incident), (at.utc()?, cause.into()));
+        }
+        closer.heap = closer
+            .resolved
+            .iter()
+            .map(|(key, (at, _))| closer.entry(*key, *at))
+            .collect();
+        Ok((position, closer))
     }
 }
 

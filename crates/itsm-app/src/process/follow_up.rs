@@ -2,6 +2,10 @@
 //!
 //! Pure core: turns `ProblemWorkaroundDocumented` / `ProblemResolved` into one action per
 //! linked incident. The driver loads each incident and skips those no longer open.
+//!
+//! It keeps no state between envelopes (it asks the incident's stream), so its checkpoint is
+//! a position: the last envelope whose follow-ups were all done, or before the first one whose
+//! command failed in the store, so a restart tries that one again as a full replay would.
 
 use itsm_eventstore::{CodecError, Envelope, codec};
 use itsm_incident::ProblemUpdate;
@@ -10,6 +14,7 @@ use itsm_problem::ProblemEvent;
 
 use crate::CommandOptions;
 use crate::process::cause::Cause;
+use crate::process::checkpoint;
 use crate::stream::StreamKind;
 
 /// The automation name on every command the follow-up sends.
@@ -98,4 +103,14 @@ pub fn follow_ups(envelope: &Envelope) -> Result<Vec<FollowUpAction>, CodecError
             cause,
         })
         .collect())
+}
+
+/// The follow-up's checkpoint at `position`: nothing but the position.
+pub fn encode_follow_up_checkpoint(position: u64) -> Result<Vec<u8>, CodecError> {
+    checkpoint::encode_position(PROBLEM_FOLLOW_UP, position)
+}
+
+/// Reads a checkpoint made by [`encode_follow_up_checkpoint`]; returns its position.
+pub fn decode_follow_up_checkpoint(bytes: &[u8]) -> Result<u64, CodecError> {
+    checkpoint::decode_position(bytes, PROBLEM_FOLLOW_UP)
 }

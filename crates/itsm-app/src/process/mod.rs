@@ -1,22 +1,29 @@
 //! Process managers: SLA timers, auto-close and problem follow-up.
 //!
-//! Each one is a pure core (fed envelopes, asked what is due) plus an async driver that
-//! subscribes to the whole ledger from position 1 (the ledger is the source of truth, so a
-//! restart recovers every deadline), acts only once it has caught up with the ledger head, and
-//! then waits for the next deadline (on the [`Clock`] port) or the next event, whichever comes
-//! first. Every command carries `Actor::Automation`, the triggering envelope's command id as
-//! causation id, its correlation id, and a command id derived from the triggering facts, so a
-//! restart that sends a command again never duplicates an event.
+//! Each one is a pure core (fed envelopes, asked what is due) plus an async driver. At start the
+//! driver loads the manager's newest checkpoint (its state at a ledger position, saved through
+//! [`SnapshotStore`]; see `checkpoint.rs`) and subscribes to the ledger from the position after
+//! it, or from position 1 if there is none or it does not decode (the ledger is the source of
+//! truth, so a restart still recovers every deadline). It acts only once it has caught up with
+//! the ledger head seen at start, then waits for the next deadline (on the [`Clock`] port) or
+//! the next event, whichever comes first. It saves a checkpoint every
+//! [`ProcessConfig::checkpoint_every`] applied events (while catching up only at roughly
+//! doubling positions, as the projection runner does) and when stopped with
+//! [`ProcessHandle::stop`]. Every command carries `Actor::Automation`, the triggering envelope's
+//! command id as causation id, its correlation id, and a command id derived from the triggering
+//! facts, so a restart that sends a command again never duplicates an event.
 
 mod auto_close;
 mod cause;
+pub mod checkpoint;
 mod follow_up;
 mod sla;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use itsm_eventstore::{Envelope, EventStore, StoreError, Subscription};
+use itsm_eventstore::{CodecError, Envelope, EventStore, SnapshotStore, Subscription};
 use itsm_incident::{Incident, IncidentCommand, LinkTarget};
 use itsm_kernel::Actor;
 use tokio::sync::watch;
@@ -27,7 +34,10 @@ use crate::{AppError, CommandBus, stream};
 
 pub use auto_close::{AUTO_CLOSE, AutoClose, CloseAction};
 pub use cause::Cause;
-pub use follow_up::{FollowUpAction, PROBLEM_FOLLOW_UP, follow_ups};
+pub use follow_up::{
+    FollowUpAction, PROBLEM_FOLLOW_UP, decode_follow_up_checkpoint, encode_follow_up_checkpoint,
+    follow_ups,
+};
 pub use sla::{SLA_TIMER, SlaTimers, TimerAction, TimerKind};
 
 /// What the process managers do and when.
@@ -41,6 +51,8 @@ pub struct ProcessConfig {
     /// When a command failed in the store (possibly transient), how long until it is tried
     /// again.
     pub retry_after: TimeDelta,
+    /// Save a checkpoint after this many applied events (0: only at a clean stop).
+    pub checkpoint_every: u64,
 }
 
 impl Default for ProcessConfig {
@@ -51,6 +63,7 @@ impl Default for ProcessConfig {
             problem_follow_up: true,
             auto_close_after: TimeDelta::days(3),
             retry_after: TimeDelta::seconds(30),
+            checkpoint_every: 50_000,
         }
     }
 }
@@ -65,20 +78,28 @@ pub struct ProcessStatus {
     pub next_deadline: Option<DateTime<Utc>>,
     /// Commands refused or failed so far (stale timers, closed incidents, store failures).
     pub failures: u64,
+    /// The position of the checkpoint it started from (0: it replayed the ledger from 1).
+    pub resumed_from: u64,
+    /// Envelopes it has applied since it started.
+    pub applied: u64,
+    /// Position of the last checkpoint it saved (0: none yet).
+    pub checkpointed: u64,
 }
 
 /// Starts the process managers.
 pub struct ProcessManagers;
 
 impl ProcessManagers {
-    /// Runs every enabled manager as a tokio task (call it inside a tokio runtime). Dropping
-    /// (or [`ProcessHandle::stop`]ping) the handle stops them.
-    pub fn start<S: EventStore>(
+    /// Runs every enabled manager as a tokio task (call it inside a tokio runtime). Each task
+    /// first loads its checkpoint, then follows the ledger. [`ProcessHandle::stop`] saves a
+    /// checkpoint of each and stops them; dropping the handle stops them without saving.
+    pub fn start<S: EventStore + SnapshotStore>(
         bus: &CommandBus<S>,
         store: &Arc<S>,
         clock: &Arc<dyn Clock>,
         config: ProcessConfig,
     ) -> ProcessHandle {
+        let (stop, stopping) = watch::channel(false);
         let mut handle = ProcessHandle {
             tasks: Vec::new(),
             statuses: Vec::new(),
@@ -86,19 +107,21 @@ impl ProcessManagers {
                 let store = Arc::clone(store);
                 Arc::new(move || store.head())
             },
+            stop,
         };
-        let mut spawn = |name: &'static str, run: Box<dyn FnOnce(Feed<S>) -> Driver + Send>| {
+        let recovered_to = store.head();
+        let mut spawn = |name: &'static str, run: Box<dyn FnOnce(Setup<S>) -> Driver + Send>| {
             let (status, receiver) = watch::channel(ProcessStatus::default());
-            let feed = Feed {
+            let setup = Setup {
+                manager: name,
                 store: Arc::clone(store),
-                subscription: store.subscribe_all(1),
                 clock: Arc::clone(clock),
                 status,
-                current: ProcessStatus::default(),
-                recovered_to: store.head(),
-                batch: 0,
+                stop: stopping.clone(),
+                recovered_to,
+                every: config.checkpoint_every,
             };
-            handle.tasks.push((name, tokio::spawn(run(feed))));
+            handle.tasks.push((name, tokio::spawn(run(setup))));
             handle.statuses.push(receiver);
         };
         if config.sla_timers {
@@ -106,7 +129,7 @@ impl ProcessManagers {
             let retry = config.retry_after;
             spawn(
                 SLA_TIMER,
-                Box::new(move |feed| Box::pin(run_sla_timers(bus, feed, retry))),
+                Box::new(move |setup| Box::pin(run_sla_timers(bus, setup, retry))),
             );
         }
         if config.auto_close {
@@ -114,14 +137,14 @@ impl ProcessManagers {
             let (quiet, retry) = (config.auto_close_after, config.retry_after);
             spawn(
                 AUTO_CLOSE,
-                Box::new(move |feed| Box::pin(run_auto_close(bus, feed, quiet, retry))),
+                Box::new(move |setup| Box::pin(run_auto_close(bus, setup, quiet, retry))),
             );
         }
         if config.problem_follow_up {
             let bus = bus.clone();
             spawn(
                 PROBLEM_FOLLOW_UP,
-                Box::new(move |feed| Box::pin(run_follow_up(bus, feed))),
+                Box::new(move |setup| Box::pin(run_follow_up(bus, setup))),
             );
         }
         handle
@@ -130,11 +153,16 @@ impl ProcessManagers {
 
 type Driver = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The running managers. Dropping it aborts them.
+/// How long [`ProcessHandle::stop`] lets a manager finish the command it is sending and save its
+/// checkpoint before it aborts it.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// The running managers. Dropping it aborts them (without a checkpoint).
 pub struct ProcessHandle {
     tasks: Vec<(&'static str, JoinHandle<()>)>,
     statuses: Vec<watch::Receiver<ProcessStatus>>,
     head: Arc<dyn Fn() -> u64 + Send + Sync>,
+    stop: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for ProcessHandle {
@@ -180,14 +208,22 @@ impl ProcessHandle {
         }
     }
 
-    /// Stops every manager and waits until their tasks (and the store handles they hold) are
-    /// gone.
+    /// Stops every manager: each finishes the command it is sending (if any), saves a
+    /// checkpoint at the position it reached and ends; one that has not ended after
+    /// [`STOP_GRACE`] is aborted. Returns once their tasks (and the store handles they hold)
+    /// are gone.
     pub async fn stop(mut self) {
-        for (_, task) in &self.tasks {
-            task.abort();
-        }
-        for (_, task) in self.tasks.drain(..) {
-            let _aborted = task.await;
+        self.stop.send_replace(true);
+        for (name, mut task) in self.tasks.drain(..) {
+            if tokio::time::timeout(STOP_GRACE, &mut task).await.is_err() {
+                tracing::warn!(
+                    manager = name,
+                    "process manager did not stop in time: aborted"
+                );
+                task.abort();
+                // An aborted task ends with a cancellation error; that is the expected outcome.
+                let _aborted = task.await;
+            }
         }
     }
 }
@@ -200,31 +236,132 @@ impl Drop for ProcessHandle {
     }
 }
 
-/// A manager's view of the ledger: the subscription, how far it applied, its status channel.
+/// What a manager's task starts with, before it has loaded its checkpoint.
+struct Setup<S> {
+    manager: &'static str,
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    status: watch::Sender<ProcessStatus>,
+    stop: watch::Receiver<bool>,
+    /// The ledger head when the managers started.
+    recovered_to: u64,
+    every: u64,
+}
+
+impl<S: EventStore + SnapshotStore> Setup<S> {
+    /// The manager's newest checkpoint at or below the ledger head, decoded; `None` (after a
+    /// warning in the log) when there is none or it cannot be used, so the manager replays
+    /// from position 1. Never fails: a checkpoint is a cache.
+    async fn restore<T>(
+        &self,
+        decode: impl FnOnce(&[u8]) -> Result<(u64, T), CodecError>,
+    ) -> Option<(u64, T)> {
+        let manager = self.manager;
+        let name = checkpoint::snapshot_name(manager);
+        let snapshot = match self.store.load_snapshot(&name, self.store.head()).await {
+            Ok(Some(snapshot)) => snapshot,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(manager, %error, "process checkpoint not readable: replaying the ledger from position 1");
+                return None;
+            }
+        };
+        match decode(&snapshot.bytes) {
+            Ok((position, core)) if position == snapshot.position => Some((position, core)),
+            Ok((position, _)) => {
+                tracing::warn!(
+                    manager,
+                    saved_at = snapshot.position,
+                    position,
+                    "process checkpoint holds another position: replaying the ledger from position 1"
+                );
+                None
+            }
+            Err(error) => {
+                tracing::warn!(manager, saved_at = snapshot.position, %error, "process checkpoint does not decode: replaying the ledger from position 1");
+                None
+            }
+        }
+    }
+
+    /// Subscribes to the ledger after `position` (the restored checkpoint's, or 0).
+    fn feed(self, position: u64) -> Feed<S> {
+        let current = ProcessStatus {
+            position,
+            resumed_from: position,
+            checkpointed: position,
+            ..ProcessStatus::default()
+        };
+        Feed {
+            subscription: self.store.subscribe_all(position + 1),
+            manager: self.manager,
+            store: self.store,
+            clock: self.clock,
+            status: self.status,
+            stop: self.stop,
+            current,
+            recovered_to: self.recovered_to,
+            batch: 0,
+            every: self.every,
+            since_checkpoint: 0,
+            started: Instant::now(),
+            caught_up: false,
+        }
+    }
+}
+
+/// A manager's view of the ledger: the subscription, how far it applied, its status channel,
+/// its checkpoints.
 struct Feed<S> {
+    manager: &'static str,
     store: Arc<S>,
     subscription: Subscription,
     clock: Arc<dyn Clock>,
     status: watch::Sender<ProcessStatus>,
+    stop: watch::Receiver<bool>,
     current: ProcessStatus,
     /// The ledger head when the manager started.
     recovered_to: u64,
     /// Envelopes applied since due actions last had a turn.
     batch: usize,
+    /// Save a checkpoint every this many applied envelopes (0: only at a clean stop).
+    every: u64,
+    since_checkpoint: u64,
+    /// For the log line when it first caught up.
+    started: Instant,
+    caught_up: bool,
+}
+
+/// What a driver gets next.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a return value moved once; boxing would allocate per envelope"
+)]
+enum Next {
+    Envelope(Envelope),
+    /// Nothing to apply right now (caught up, a deadline passed, or due actions get a turn).
+    Turn,
+    /// [`ProcessHandle::stop`] was called: save a checkpoint and end.
+    Stop,
+    /// The ledger closed (or failed): end without a checkpoint.
+    Closed,
 }
 
 /// Envelopes applied in a row (once recovered) before due actions get a turn.
 const BATCH: usize = 256;
 
-impl<S: EventStore> Feed<S> {
+impl<S: EventStore + SnapshotStore> Feed<S> {
     /// The next envelope to apply, if the manager is behind the ledger head. While recovering
     /// (before reaching the head seen at start) every envelope is applied before anything is
     /// sent, so history is never acted on half-read; after that, due actions get a turn every
     /// [`BATCH`] envelopes, so a busy ledger cannot starve the timers.
-    async fn next_in_batch(&mut self) -> Result<Option<Envelope>, StoreError> {
+    async fn next_in_batch(&mut self) -> Next {
+        if self.stopping() {
+            return Next::Stop;
+        }
         if !self.behind() || (self.recovered() && self.batch >= BATCH) {
             self.batch = 0;
-            return Ok(None);
+            return Next::Turn;
         }
         self.batch += 1;
         // A catch-up read is answered without ever returning `Pending`, so a long recovery
@@ -234,9 +371,17 @@ impl<S: EventStore> Feed<S> {
         if self.batch.is_multiple_of(BATCH) {
             tokio::task::yield_now().await;
         }
-        let envelope = self.subscription.next().await?;
+        match self.subscription.next().await {
+            Ok(envelope) => self.received(envelope),
+            Err(_) => Next::Closed,
+        }
+    }
+
+    fn received(&mut self, envelope: Envelope) -> Next {
         self.current.position = envelope.position;
-        Ok(Some(envelope))
+        self.current.applied += 1;
+        self.since_checkpoint += 1;
+        Next::Envelope(envelope)
     }
 
     /// Whether the manager has applied everything that was in the ledger when it started.
@@ -248,16 +393,79 @@ impl<S: EventStore> Feed<S> {
         self.current.position < self.store.head()
     }
 
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
     fn failed(&mut self) {
         self.current.failures += 1;
     }
 
-    /// Publishes the status, then waits for the next envelope (returned) or the deadline
-    /// (`None`).
-    async fn wait(
+    /// Saves a checkpoint at `position` if one is due (see `checkpoint::checkpoint_due`).
+    /// `encode` is called only then.
+    async fn checkpoint_if_due(
         &mut self,
-        deadline: Option<DateTime<Utc>>,
-    ) -> Result<Option<Envelope>, StoreError> {
+        position: u64,
+        encode: impl FnOnce(u64) -> Result<Vec<u8>, CodecError>,
+    ) {
+        let due = checkpoint::checkpoint_due(
+            self.every,
+            self.since_checkpoint,
+            self.current.position,
+            self.store.head(),
+        );
+        if due {
+            self.checkpoint(position, encode).await;
+        }
+    }
+
+    /// Saves a checkpoint at `position` (unless it is the one saved or restored last). Best
+    /// effort: a checkpoint is a cache; a failure is logged and the next start replays more.
+    async fn checkpoint(
+        &mut self,
+        position: u64,
+        encode: impl FnOnce(u64) -> Result<Vec<u8>, CodecError>,
+    ) {
+        self.since_checkpoint = 0;
+        if position == self.current.checkpointed {
+            return;
+        }
+        let manager = self.manager;
+        let started = Instant::now();
+        let bytes = match encode(position) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(manager, position, %error, "process checkpoint not encoded");
+                return;
+            }
+        };
+        let size = bytes.len();
+        let encoded = started.elapsed();
+        let name = checkpoint::snapshot_name(manager);
+        match self.store.save_snapshot(&name, position, bytes).await {
+            Ok(()) => {
+                self.current.checkpointed = position;
+                tracing::info!(manager, position, size, ?encoded, elapsed = ?started.elapsed(), "process checkpoint saved");
+            }
+            Err(error) => {
+                tracing::warn!(manager, position, %error, "process checkpoint not saved");
+            }
+        }
+    }
+
+    /// Publishes the status, then waits for the next envelope, the deadline (`Turn`) or a stop.
+    async fn wait(&mut self, deadline: Option<DateTime<Utc>>) -> Next {
+        if !self.caught_up {
+            self.caught_up = true;
+            tracing::info!(
+                manager = self.manager,
+                position = self.current.position,
+                resumed_from = self.current.resumed_from,
+                applied = self.current.applied,
+                elapsed = ?self.started.elapsed(),
+                "process manager caught up"
+            );
+        }
         self.current.next_deadline = deadline;
         self.status.send_replace(self.current);
         let clock = Arc::clone(&self.clock);
@@ -267,13 +475,17 @@ impl<S: EventStore> Feed<S> {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            envelope = self.subscription.next() => {
-                let envelope = envelope?;
-                self.current.position = envelope.position;
-                Ok(Some(envelope))
-            }
-            () = sleep => Ok(None),
+        let stop = self.stop.wait_for(|stop| *stop);
+        let woken = tokio::select! {
+            envelope = self.subscription.next() => Some(envelope),
+            () = sleep => None,
+            // A closed channel means the handle is gone: stop as well.
+            _ = stop => return Next::Stop,
+        };
+        match woken {
+            Some(Ok(envelope)) => self.received(envelope),
+            Some(Err(_)) => Next::Closed,
+            None => Next::Turn,
         }
     }
 }
@@ -287,23 +499,36 @@ fn is_transient<E: std::error::Error>(error: &AppError<E>) -> bool {
     }
 }
 
-async fn run_sla_timers<S: EventStore>(
+async fn run_sla_timers<S: EventStore + SnapshotStore>(
     bus: CommandBus<S>,
-    mut feed: Feed<S>,
+    setup: Setup<S>,
     retry_after: TimeDelta,
 ) {
     let actor = Actor::automation(SLA_TIMER);
-    let mut timers = SlaTimers::new();
+    let (from, mut timers) = setup
+        .restore(SlaTimers::decode_checkpoint)
+        .await
+        .unwrap_or_else(|| (0, SlaTimers::new()));
+    let mut feed = setup.feed(from);
     loop {
         loop {
             match feed.next_in_batch().await {
-                Ok(Some(envelope)) => {
+                Next::Envelope(envelope) => {
                     if timers.apply(&envelope).is_err() {
                         feed.failed();
                     }
+                    let position = feed.current.position;
+                    feed.checkpoint_if_due(position, |at| timers.encode_checkpoint(at))
+                        .await;
                 }
-                Ok(None) => break,
-                Err(_) => return,
+                Next::Turn => break,
+                Next::Stop => {
+                    let position = feed.current.position;
+                    feed.checkpoint(position, |at| timers.encode_checkpoint(at))
+                        .await;
+                    return;
+                }
+                Next::Closed => return,
             }
         }
         if !feed.recovered() {
@@ -311,6 +536,10 @@ async fn run_sla_timers<S: EventStore>(
         }
         let now = feed.clock.now();
         for action in timers.due(now) {
+            // Actions not sent now are armed again by the checkpoint (it holds no heap).
+            if feed.stopping() {
+                break;
+            }
             let stream = stream::incident(action.incident);
             let sent = bus
                 .execute_with::<Incident>(&stream, &action.command(), &actor, action.options())
@@ -322,35 +551,59 @@ async fn run_sla_timers<S: EventStore>(
                 }
             }
         }
-        if feed.behind() {
+        if feed.behind() && !feed.stopping() {
             continue;
         }
         match feed.wait(timers.next_deadline()).await {
-            Ok(Some(envelope)) => {
+            Next::Envelope(envelope) => {
                 if timers.apply(&envelope).is_err() {
                     feed.failed();
                 }
+                let position = feed.current.position;
+                feed.checkpoint_if_due(position, |at| timers.encode_checkpoint(at))
+                    .await;
             }
-            Ok(None) => {}
-            Err(_) => return,
+            Next::Turn => {}
+            Next::Stop => {
+                let position = feed.current.position;
+                feed.checkpoint(position, |at| timers.encode_checkpoint(at))
+                    .await;
+                return;
+            }
+            Next::Closed => return,
         }
     }
 }
 
-async fn run_auto_close<S: EventStore>(
+async fn run_auto_close<S: EventStore + SnapshotStore>(
     bus: CommandBus<S>,
-    mut feed: Feed<S>,
+    setup: Setup<S>,
     quiet: TimeDelta,
     retry_after: TimeDelta,
 ) {
     let actor = Actor::automation(AUTO_CLOSE);
-    let mut closer = AutoClose::new(quiet);
+    let (from, mut closer) = setup
+        .restore(|bytes| AutoClose::decode_checkpoint(bytes, quiet))
+        .await
+        .unwrap_or_else(|| (0, AutoClose::new(quiet)));
+    let mut feed = setup.feed(from);
     loop {
         loop {
             match feed.next_in_batch().await {
-                Ok(Some(envelope)) => closer.apply(&envelope),
-                Ok(None) => break,
-                Err(_) => return,
+                Next::Envelope(envelope) => {
+                    closer.apply(&envelope);
+                    let position = feed.current.position;
+                    feed.checkpoint_if_due(position, |at| closer.encode_checkpoint(at))
+                        .await;
+                }
+                Next::Turn => break,
+                Next::Stop => {
+                    let position = feed.current.position;
+                    feed.checkpoint(position, |at| closer.encode_checkpoint(at))
+                        .await;
+                    return;
+                }
+                Next::Closed => return,
             }
         }
         if !feed.recovered() {
@@ -358,6 +611,10 @@ async fn run_auto_close<S: EventStore>(
         }
         let now = feed.clock.now();
         for action in closer.due(now) {
+            // Actions not sent now are armed again by the checkpoint (it holds no heap).
+            if feed.stopping() {
+                break;
+            }
             let stream = stream::incident(action.incident);
             let sent = bus
                 .execute_with::<Incident>(
@@ -374,39 +631,74 @@ async fn run_auto_close<S: EventStore>(
                 }
             }
         }
-        if feed.behind() {
+        if feed.behind() && !feed.stopping() {
             continue;
         }
         match feed.wait(closer.next_deadline()).await {
-            Ok(Some(envelope)) => closer.apply(&envelope),
-            Ok(None) => {}
-            Err(_) => return,
+            Next::Envelope(envelope) => {
+                closer.apply(&envelope);
+                let position = feed.current.position;
+                feed.checkpoint_if_due(position, |at| closer.encode_checkpoint(at))
+                    .await;
+            }
+            Next::Turn => {}
+            Next::Stop => {
+                let position = feed.current.position;
+                feed.checkpoint(position, |at| closer.encode_checkpoint(at))
+                    .await;
+                return;
+            }
+            Next::Closed => return,
         }
     }
 }
 
-async fn run_follow_up<S: EventStore>(bus: CommandBus<S>, mut feed: Feed<S>) {
+async fn run_follow_up<S: EventStore + SnapshotStore>(bus: CommandBus<S>, setup: Setup<S>) {
     let actor = Actor::automation(PROBLEM_FOLLOW_UP);
+    let from = setup
+        .restore(|bytes| decode_follow_up_checkpoint(bytes).map(|position| (position, ())))
+        .await
+        .map_or(0, |(position, ())| position);
+    let mut feed = setup.feed(from);
+    // The first envelope whose follow-up failed in the store: checkpoints stay before it, so
+    // the next start tries it again (as a full replay would; the derived ids make repeats
+    // write nothing).
+    let mut first_failed: Option<u64> = None;
+    let done = |feed: &Feed<S>, first_failed: Option<u64>| {
+        first_failed.map_or(feed.current.position, |failed| failed - 1)
+    };
     loop {
-        let envelope = if feed.behind() {
+        let next = if feed.behind() {
             feed.next_in_batch().await
         } else {
             feed.wait(None).await
         };
-        let envelope = match envelope {
-            Ok(Some(envelope)) => envelope,
-            Ok(None) => continue,
-            Err(_) => return,
-        };
-        let Ok(actions) = follow_ups(&envelope) else {
-            feed.failed();
-            continue;
-        };
-        for action in actions {
-            if note_update(&bus, &actor, &action).await.is_err() {
-                feed.failed();
+        let envelope = match next {
+            Next::Envelope(envelope) => envelope,
+            Next::Turn => continue,
+            Next::Stop => {
+                let position = done(&feed, first_failed);
+                feed.checkpoint(position, encode_follow_up_checkpoint).await;
+                return;
             }
+            Next::Closed => return,
+        };
+        match follow_ups(&envelope) {
+            Ok(actions) => {
+                for action in actions {
+                    if let Err(error) = note_update(&bus, &actor, &action).await {
+                        feed.failed();
+                        if is_transient(&error) {
+                            first_failed.get_or_insert(envelope.position);
+                        }
+                    }
+                }
+            }
+            Err(_) => feed.failed(),
         }
+        let position = done(&feed, first_failed);
+        feed.checkpoint_if_due(position, encode_follow_up_checkpoint)
+            .await;
     }
 }
 

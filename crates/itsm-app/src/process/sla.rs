@@ -9,6 +9,11 @@
 //! incident's warning), so every resolved incident would leave its entries behind: once the heap
 //! holds more than [`COMPACT_FACTOR`] entries per watched clock, it is rebuilt from the live
 //! entries (amortized O(1) per entry).
+//!
+//! A checkpoint ([`SlaTimers::encode_checkpoint`]) holds the watched clocks only, each with its
+//! calendar as an index into a table of the distinct calendars (thousands of clocks share a
+//! handful of calendars); the heap is rebuilt from the clocks when it is read (see
+//! `checkpoint.rs` for why).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -17,10 +22,12 @@ use chrono::{DateTime, Utc};
 use itsm_eventstore::{CodecError, Envelope, codec};
 use itsm_incident::{IncidentCommand, IncidentEvent};
 use itsm_kernel::IncidentKey;
-use itsm_sla::{Clock, ClockKind};
+use itsm_sla::{Calendar, Clock, ClockKind, Pause};
+use serde::{Deserialize, Serialize};
 
 use crate::CommandOptions;
 use crate::process::cause::{Cause, clock_name, instant};
+use crate::process::checkpoint::{At, CauseRecord, Reader, Span, Writer};
 use crate::stream::StreamKind;
 
 /// The heap is compacted when it holds more than this many entries per watched clock (a clock
@@ -327,6 +334,143 @@ impl SlaTimers {
     /// Entries in the deadline heap, live or stale (a memory figure).
     pub fn queued(&self) -> usize {
         self.heap.len()
+    }
+
+    /// The state as a checkpoint at ledger `position` (the last envelope applied): the watched
+    /// clocks and a table of their distinct calendars, no heap (see the module documentation).
+    pub fn encode_checkpoint(&self, position: u64) -> Result<Vec<u8>, CodecError> {
+        let mut calendars: Vec<&Calendar> = Vec::new();
+        let mut last = 0_usize;
+        let mut records = Vec::with_capacity(self.timers.len());
+        for ((incident, kind), timer) in &self.timers {
+            let calendar = &timer.clock.calendar;
+            // Clocks in a row mostly share the calendar; else a scan of the (few) distinct ones.
+            if calendars.get(last).is_none_or(|known| *known != calendar) {
+                last = calendars
+                    .iter()
+                    .position(|known| *known == calendar)
+                    .unwrap_or_else(|| {
+                        calendars.push(calendar);
+                        calendars.len() - 1
+                    });
+            }
+            records.push(TimerRecord::of(*incident, kind, timer, last));
+        }
+        let mut writer = Writer::new(super::SLA_TIMER, position)?;
+        writer.seq(calendars.len(), calendars.iter().copied())?;
+        writer.seq(records.len(), records)?;
+        Ok(writer.finish())
+    }
+
+    /// Reads a checkpoint made by [`SlaTimers::encode_checkpoint`]: its position and the timers
+    /// as a replay of the ledger up to that position would have them (the heap holds each live
+    /// deadline once, nothing stale).
+    pub fn decode_checkpoint(bytes: &[u8]) -> Result<(u64, SlaTimers), CodecError> {
+        let (mut reader, position) = Reader::new(bytes, super::SLA_TIMER)?;
+        let calendars: Vec<Calendar> = reader.seq()?;
+        let records: Vec<TimerRecord> = reader.seq()?;
+        reader.finish()?;
+        let mut timers = HashMap::with_capacity(records.len());
+        for record in records {
+            let (key, timer) = record.timer(&calendars)?;
+            timers.insert(key, timer);
+        }
+        let mut decoded = SlaTimers {
+            timers,
+            heap: BinaryHeap::new(),
+        };
+        decoded.heap = decoded
+            .timers
+            .iter()
+            .flat_map(|((incident, clock), timer)| {
+                [TimerKind::Warning, TimerKind::Breach]
+                    .into_iter()
+                    .filter_map(move |kind| {
+                        timer
+                            .pending(kind)
+                            .map(|at| Reverse((at, *incident, clock.clone(), kind, at)))
+                    })
+            })
+            .collect();
+        Ok((position, decoded))
+    }
+}
+
+/// One watched clock in a checkpoint.
+#[derive(Debug, Serialize, Deserialize)]
+struct TimerRecord {
+    incident: u64,
+    kind: ClockKind,
+    started_at: At,
+    target: Span,
+    warning_percent: u8,
+    /// Index into the checkpoint's calendar table.
+    calendar: usize,
+    pauses: Vec<(At, Option<At>)>,
+    stopped_at: Option<At>,
+    warned_for: Option<At>,
+    breached: bool,
+    cause: CauseRecord,
+}
+
+impl TimerRecord {
+    fn of(incident: IncidentKey, kind: &ClockKind, timer: &Timer, calendar: usize) -> Self {
+        let clock = &timer.clock;
+        TimerRecord {
+            incident: incident.number(),
+            kind: kind.clone(),
+            started_at: clock.started_at.into(),
+            target: clock.target.into(),
+            warning_percent: clock.warning_percent,
+            calendar,
+            pauses: clock
+                .pauses
+                .iter()
+                .map(|pause| (pause.from.into(), pause.to.map(At::from)))
+                .collect(),
+            stopped_at: clock.stopped_at.map(At::from),
+            warned_for: timer.warned_for.map(At::from),
+            breached: timer.breached,
+            cause: timer.cause.into(),
+        }
+    }
+
+    fn timer(
+        self,
+        calendars: &[Calendar],
+    ) -> Result<((IncidentKey, ClockKind), Timer), CodecError> {
+        let calendar = calendars
+            .get(self.calendar)
+            .ok_or_else(|| {
+                CodecError::Decode("process checkpoint: a clock's calendar is missing".to_owned())
+            })?
+            .clone();
+        let pauses = self
+            .pauses
+            .iter()
+            .map(|(from, to)| {
+                Ok(Pause {
+                    from: from.utc()?,
+                    to: to.map(At::utc).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<Pause>, CodecError>>()?;
+        let clock = Clock {
+            kind: self.kind.clone(),
+            started_at: self.started_at.utc()?,
+            target: self.target.delta()?,
+            warning_percent: self.warning_percent,
+            calendar,
+            pauses,
+            stopped_at: self.stopped_at.map(At::utc).transpose()?,
+        };
+        let timer = Timer {
+            clock,
+            warned_for: self.warned_for.map(At::utc).transpose()?,
+            breached: self.breached,
+            cause: self.cause.into(),
+        };
+        Ok(((IncidentKey::new(self.incident), self.kind), timer))
     }
 }
 
