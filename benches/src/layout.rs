@@ -3,11 +3,11 @@
 //! "Event store", "Not done").
 //!
 //! Raw sled only, no store code: each mutation is three envelopes of 1 200 bytes (about a
-//! `logIncident` at 1M incidents) on a new stream `incident-<n>`, with a command id, and 64
-//! mutations go into one batch that is applied and flushed (a group commit at 64 connections).
+//! `logIncident` at 1M incidents) on a new stream `incident-<n>` with a time-ordered command id
+//! (the desk makes UUIDv7 ids), and 64 mutations go into one batch that is applied and flushed
+//! (a group commit at 64 connections).
 //! sled 0.34.7's cost is per key: a leaf splits past 16 entries whatever their size, every key
-//! is a page-table entry that each open reads back, and a random key (a command id) lands in a
-//! different leaf each time.
+//! is a page-table entry that each open reads back.
 
 use std::time::Instant;
 
@@ -33,9 +33,6 @@ pub enum Layout {
     /// [`CHUNK_BYTES`], one stream index key per append (`s/{stream}\0{first version}` -> the
     /// append's positions), and the command index kept.
     Chunked,
-    /// As `Chunked`, with time-ordered command ids (UUIDv7-like): each command key lands at the
-    /// right edge of the index, as envelopes do.
-    ChunkedOrderedCommands,
     /// As `Chunked`, without the command index: the least a durable, indexed write can cost.
     ChunkedWithoutCommands,
 }
@@ -82,12 +79,10 @@ pub fn log_incidents(layout: Layout, mutations: u64) -> BenchResult<f64> {
                 );
             }
             if layout != Layout::ChunkedWithoutCommands {
+                // Time-ordered like the desk's UUIDv7 command ids: an increasing prefix, then
+                // random bits.
                 let mut key = b"c/".to_vec();
-                if layout == Layout::ChunkedOrderedCommands {
-                    key.extend_from_slice(&incident.to_be_bytes());
-                } else {
-                    key.extend_from_slice(&next_id(&mut ids).to_be_bytes());
-                }
+                key.extend_from_slice(&incident.to_be_bytes());
                 key.extend_from_slice(&next_id(&mut ids).to_be_bytes());
                 batch.insert(key, [1_u8; 40].as_slice());
             }
@@ -108,7 +103,7 @@ fn event_key(position: u64) -> [u8; 10] {
     key
 }
 
-/// xorshift64: command ids spread over the key space like random UUIDs.
+/// xorshift64: the random half of a command id.
 fn next_id(state: &mut u64) -> u64 {
     *state ^= *state << 13;
     *state ^= *state >> 7;

@@ -129,13 +129,11 @@ pub fn run(counts: Counts, mut emit: impl FnMut(&Figure)) -> BenchResult<()> {
     let (value, ceiling) = runtime.block_on(read_all(counts.read_all_events, reps))?;
     emit(&Figure::new("read_all", "events/s", value, ceiling));
 
-    let (mut current, mut chunked, mut ordered, mut ceilings) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut current, mut chunked, mut ceilings) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
         let n = counts.layout_mutations;
         current.push(layout::log_incidents(Layout::Current, n)?);
         chunked.push(layout::log_incidents(Layout::Chunked, n)?);
-        ordered.push(layout::log_incidents(Layout::ChunkedOrderedCommands, n)?);
         ceilings.push(layout::log_incidents(Layout::ChunkedWithoutCommands, n)?);
     }
     let ceiling = median(ceilings);
@@ -149,12 +147,6 @@ pub fn run(counts: Counts, mut emit: impl FnMut(&Figure)) -> BenchResult<()> {
         "raw_sled_layout_log_incident_chunked",
         "mutations/s",
         median(chunked),
-        ceiling,
-    ));
-    emit(&Figure::new(
-        "raw_sled_layout_log_incident_chunked_ordered_ids",
-        "mutations/s",
-        median(ordered),
         ceiling,
     ));
     Ok(())

@@ -56,8 +56,7 @@ fn storebench_prints_one_json_figure_per_line_with_a_positive_ratio() {
             "raw_sled_store_layout_c256",
             "read_all",
             "raw_sled_layout_log_incident_current",
-            "raw_sled_layout_log_incident_chunked",
-            "raw_sled_layout_log_incident_chunked_ordered_ids"
+            "raw_sled_layout_log_incident_chunked"
         ]
     );
 }
