@@ -4,7 +4,7 @@
 //!
 //! Raw sled only, no store code: each mutation is three envelopes of 1 200 bytes (about a
 //! `logIncident` at 1M incidents) on a new stream `incident-<n>` with a time-ordered command id
-//! (the desk makes UUIDv7 ids), and 64 mutations go into one batch that is applied and flushed
+//! (the desk makes `UUIDv7` ids), and 64 mutations go into one batch that is applied and flushed
 //! (a group commit at 64 connections).
 //! sled 0.34.7's cost is per key: a leaf splits past 16 entries whatever their size, every key
 //! is a page-table entry that each open reads back.
