@@ -33,7 +33,7 @@ use crate::head::{self, HeadRecord};
 use crate::import::{self, ImportError, ImportIndex, Imported, Run};
 use crate::keys;
 use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
-use crate::snapshot::{self, Snapshot, SnapshotStore};
+use crate::snapshot::{self, Snapshot, SnapshotFiles, SnapshotStore};
 use crate::store::EventStore;
 use crate::subscription::{self, LogSource, Published, Subscription};
 use crate::verify::{Verifier, VerifyReport};
@@ -91,6 +91,8 @@ struct Inner {
     live: broadcast::Sender<Published>,
     /// Set once by the writer when a batch failed in sled (see `Writer::fail`).
     failed: watch::Receiver<Option<StoreError>>,
+    /// Read-model snapshots, one file each, in `<path>/snapshots/`.
+    snapshots: SnapshotFiles,
     path: PathBuf,
     _lock: File,
     #[cfg(test)]
@@ -221,6 +223,9 @@ impl SledStore {
                 fs::TryLockError::Error(e) => StoreError::storage(&e),
             });
         }
+        let snapshots = SnapshotFiles::new(dir.join(SNAPSHOT_DIR));
+        // A cache: leftovers of a killed save that cannot be removed only take space.
+        let _left_for_the_next_open = snapshots.remove_unfinished();
         let db = open_sled(&dir.join(SLED_DIR), config).map_err(|e| match e {
             SledOpenError::StillLocked => StoreError::Locked {
                 path: dir.to_path_buf(),
@@ -281,6 +286,7 @@ impl SledStore {
                 committed,
                 live,
                 failed,
+                snapshots,
                 path: dir.to_path_buf(),
                 _lock: lock,
                 #[cfg(test)]
@@ -969,33 +975,21 @@ fn stage(
     Ok(())
 }
 
-const SNAPSHOT_TREE: &str = "snapshots";
+/// Where a store's snapshot files live, beside sled's directory (see [`SnapshotFiles`]).
+const SNAPSHOT_DIR: &str = "snapshots";
+
+/// The sled tree that held the snapshots before they moved to files. A ledger written by an
+/// earlier version still has its snapshots there: loads fall back to it, and the first file
+/// saved of a name removes that name's entries (and the tree once it is empty).
+const LEGACY_SNAPSHOT_TREE: &str = "snapshots";
 
 impl SledStore {
-    fn snapshots(&self) -> Result<sled::Tree, StoreError> {
-        self.inner
-            .db
-            .open_tree(SNAPSHOT_TREE)
-            .map_err(|e| StoreError::storage(&e))
-    }
-
     fn save_snapshot_now(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        snapshot::check_name(name)?;
-        let tree = self.snapshots()?;
-        let key = snapshot::key(name, position);
-        let mut sealed = Vec::with_capacity(bytes.len() + 32);
-        sealed.extend_from_slice(bytes);
-        sealed.extend_from_slice(&snapshot_checksum(&key, bytes));
-        tree.insert(key, sealed)
-            .map_err(|e| StoreError::storage(&e))?;
-        let kept: Vec<sled::IVec> = tree
-            .range(snapshot::key(name, 0)..=snapshot::key(name, u64::MAX))
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(|e| StoreError::storage(&e))?;
-        let excess = kept.len().saturating_sub(snapshot::KEPT_PER_NAME);
-        for key in kept.into_iter().take(excess) {
-            tree.remove(key).map_err(|e| StoreError::storage(&e))?;
+        self.inner.snapshots.save(name, position, bytes)?;
+        if self.has_legacy_snapshots() {
+            // The file must outlive a power loss before the older copies in sled go.
+            self.inner.snapshots.sync_dir(name)?;
+            self.forget_legacy_snapshots(name)?;
         }
         Ok(())
     }
@@ -1005,48 +999,107 @@ impl SledStore {
         name: &str,
         at_or_below: u64,
     ) -> Result<Option<Snapshot>, StoreError> {
-        snapshot::check_name(name)?;
-        // Newest first; one whose checksum fails (changed bytes) is skipped: a snapshot is a
-        // cache, and a damaged one that still decodes would be silently wrong read models.
-        for entry in self
-            .snapshots()?
+        match self.inner.snapshots.load(name, at_or_below)? {
+            Some(snapshot) => Ok(Some(snapshot)),
+            None => self.load_legacy_snapshot(name, at_or_below),
+        }
+    }
+
+    /// Whether the legacy tree exists, without creating it (`open_tree` would).
+    fn has_legacy_snapshots(&self) -> bool {
+        self.inner
+            .db
+            .tree_names()
+            .iter()
+            .any(|tree| tree == LEGACY_SNAPSHOT_TREE.as_bytes())
+    }
+
+    /// The newest intact snapshot of the legacy tree (see [`LEGACY_SNAPSHOT_TREE`]); its values
+    /// are the bytes followed by the same checksum as a file's.
+    fn load_legacy_snapshot(
+        &self,
+        name: &str,
+        at_or_below: u64,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        if !self.has_legacy_snapshots() {
+            return Ok(None);
+        }
+        let tree = self
+            .inner
+            .db
+            .open_tree(LEGACY_SNAPSHOT_TREE)
+            .map_err(|e| StoreError::storage(&e))?;
+        for entry in tree
             .range(snapshot::key(name, 0)..=snapshot::key(name, at_or_below))
             .rev()
         {
-            let (key, sealed) = entry.map_err(|e| StoreError::storage(&e))?;
-            let Some(split) = sealed.len().checked_sub(32) else {
-                continue;
+            let (key, sealed) = match entry {
+                Ok(entry) => entry,
+                // Dropped by a concurrent first file save: no legacy snapshot any more.
+                Err(sled::Error::CollectionNotFound(_)) => return Ok(None),
+                Err(e) => return Err(StoreError::storage(&e)),
             };
-            let (bytes, checksum) = sealed.split_at(split);
-            if snapshot_checksum(&key, bytes) == checksum {
-                return Ok(Some(Snapshot {
-                    position: snapshot::position_of(&key),
-                    bytes: bytes.to_vec(),
-                }));
+            let position = snapshot::position_of(&key);
+            if let Some(bytes) = snapshot::unseal(name, position, sealed.to_vec()) {
+                return Ok(Some(Snapshot { position, bytes }));
             }
         }
         Ok(None)
     }
+
+    /// Removes the legacy entries of `name` once it has a file snapshot, and drops the tree when
+    /// nothing is left in it (so its blobs leave sled's log and page table). Listing the keys
+    /// reads the tree's leaf with all its snapshots; earlier versions kept one name there, so
+    /// that is one read at the first save after an upgrade.
+    fn forget_legacy_snapshots(&self, name: &str) -> Result<(), StoreError> {
+        let db = &self.inner.db;
+        let tree = db
+            .open_tree(LEGACY_SNAPSHOT_TREE)
+            .map_err(|e| StoreError::storage(&e))?;
+        let keys: Vec<sled::IVec> = tree
+            .range(snapshot::key(name, 0)..=snapshot::key(name, u64::MAX))
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::storage(&e))?;
+        for key in keys {
+            tree.remove(key).map_err(|e| StoreError::storage(&e))?;
+        }
+        let empty = tree.first().map_err(|e| StoreError::storage(&e))?.is_none();
+        drop(tree);
+        if empty {
+            db.drop_tree(LEGACY_SNAPSHOT_TREE)
+                .map_err(|e| StoreError::storage(&e))?;
+        }
+        Ok(())
+    }
 }
 
-/// BLAKE3 of a snapshot's key (name and position) and bytes, stored after the bytes.
-fn snapshot_checksum(key: &[u8], bytes: &[u8]) -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(b"ledgerdesk.snapshot.v1");
-    hasher.update(&(key.len() as u64).to_be_bytes());
-    hasher.update(key);
-    hasher.update(bytes);
-    *hasher.finalize().as_bytes()
+/// Runs blocking snapshot I/O (files of up to hundreds of megabytes) on tokio's blocking pool
+/// when called inside a runtime, so it never stalls the executor; inline otherwise.
+async fn off_executor<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime
+            .spawn_blocking(work)
+            .await
+            .map_err(|e| StoreError::storage(&e))?,
+        Err(_) => work(),
+    }
 }
 
 impl SnapshotStore for SledStore {
+    /// Writes the snapshot's file (see [`SnapshotFiles`]) on the blocking pool; the task holds a
+    /// clone of the store, so the directory stays locked until the file is in place.
     fn save_snapshot(
         &self,
         name: &str,
         position: u64,
         bytes: Vec<u8>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.save_snapshot_now(name, position, &bytes))
+        let store = self.clone();
+        let name = name.to_owned();
+        off_executor(move || store.save_snapshot_now(&name, position, &bytes))
     }
 
     fn load_snapshot(
@@ -1054,7 +1107,9 @@ impl SnapshotStore for SledStore {
         name: &str,
         at_or_below: u64,
     ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send {
-        ready(self.load_snapshot_now(name, at_or_below))
+        let store = self.clone();
+        let name = name.to_owned();
+        off_executor(move || store.load_snapshot_now(&name, at_or_below))
     }
 }
 

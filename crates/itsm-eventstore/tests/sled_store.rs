@@ -352,7 +352,7 @@ async fn snapshots_survive_a_reopen_and_stay_out_of_the_ledger() {
             .save_snapshot("models", 1, b"state".to_vec())
             .await
             .unwrap();
-        // The next group commit flushes the snapshot along with the ledger.
+        // The ledger moves on past the snapshot.
         store
             .append(stream("a"), ExpectedVersion::Any, one(), meta())
             .await
@@ -368,7 +368,7 @@ async fn snapshots_survive_a_reopen_and_stay_out_of_the_ledger() {
         (snapshot.position, snapshot.bytes.as_slice()),
         (1, &b"state"[..])
     );
-    // Snapshots live in their own tree: the ledger and its verification do not see them.
+    // Snapshots live in their own files: the ledger and its verification do not see them.
     assert_eq!(store.head(), 2);
     let report = store.verify().await.unwrap();
     assert!(report.is_ok(), "{report:?}");

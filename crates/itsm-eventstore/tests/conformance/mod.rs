@@ -614,9 +614,23 @@ pub async fn snapshots_are_found_at_or_below_a_position_and_pruned<
             .bytes,
         b"other"
     );
-    // Bad names are refused.
-    assert!(store.save_snapshot("", 1, vec![]).await.is_err());
-    assert!(store.load_snapshot("a\0b", 1).await.is_err());
+    // Bad names are refused, among them every name that could leave a directory of snapshots.
+    for bad in ["", "a\0b", ".", "..", "../models", "a/b", ".hidden", "a b"] {
+        assert!(
+            matches!(
+                store.save_snapshot(bad, 1, vec![]).await,
+                Err(StoreError::InvalidMetadata { .. })
+            ),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(
+                store.load_snapshot(bad, 1).await,
+                Err(StoreError::InvalidMetadata { .. })
+            ),
+            "{bad:?}"
+        );
+    }
 }
 
 /// One `#[tokio::test]` per conformance check; `$make` returns `(fresh store, guard)`.
