@@ -2,7 +2,8 @@
 //!
 //! The process holds the data directory for its whole life (sled's lock), wires the desk with
 //! the system clock (`itsm_gateway::AppState::start`), and serves `itsm_gateway::app` until
-//! Ctrl-C or SIGTERM, then stops the process managers, saves the read models if they are well
+//! Ctrl-C or SIGTERM, then stops the process managers (each saves its checkpoint), saves the
+//! read models if they are well
 //! past their last snapshot, lets the store flush and close, and opens the ledger once more so
 //! that sled writes its recovery snapshot now rather than at the next start (see
 //! `checkpoint`). A write that fails in the storage engine (a full disk, an I/O error) stops
@@ -180,9 +181,12 @@ async fn serve_ledger(
         }
     };
     tracing::info!("shutting down");
-    running.processes.stop().await;
     if store.failure().is_none() {
+        // Saves each process manager's checkpoint at the position it reached.
+        running.processes.stop().await;
         save_read_models(&store, &running.state.runner).await;
+    } else {
+        running.processes.abort().await;
     }
     drop(running.state);
     served.map_err(|e| CliError::Command(format!("the server failed: {e}")))?;

@@ -226,6 +226,18 @@ impl ProcessHandle {
             }
         }
     }
+
+    /// Stops every manager at once, without a checkpoint (for a store that can no longer be
+    /// written), and waits until their tasks are gone.
+    pub async fn abort(mut self) {
+        for (_, task) in &self.tasks {
+            task.abort();
+        }
+        for (_, task) in self.tasks.drain(..) {
+            // An aborted task ends with a cancellation error; that is the expected outcome.
+            let _aborted = task.await;
+        }
+    }
 }
 
 impl Drop for ProcessHandle {
@@ -257,6 +269,7 @@ impl<S: EventStore + SnapshotStore> Setup<S> {
         decode: impl FnOnce(&[u8]) -> Result<(u64, T), CodecError>,
     ) -> Option<(u64, T)> {
         let manager = self.manager;
+        let started = Instant::now();
         let name = checkpoint::snapshot_name(manager);
         let snapshot = match self.store.load_snapshot(&name, self.store.head()).await {
             Ok(Some(snapshot)) => snapshot,
@@ -267,7 +280,10 @@ impl<S: EventStore + SnapshotStore> Setup<S> {
             }
         };
         match decode(&snapshot.bytes) {
-            Ok((position, core)) if position == snapshot.position => Some((position, core)),
+            Ok((position, core)) if position == snapshot.position => {
+                tracing::info!(manager, position, size = snapshot.bytes.len(), elapsed = ?started.elapsed(), "process checkpoint restored");
+                Some((position, core))
+            }
             Ok((position, _)) => {
                 tracing::warn!(
                     manager,
