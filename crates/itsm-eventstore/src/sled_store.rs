@@ -13,12 +13,12 @@
 //! is read or acknowledged; [`SledStore::failed`] tells the owner, who reopens the store
 //! (`ledgerdesk serve` drops everything built on it and reopens the ledger in-process).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::future::{Future, ready};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
 use tokio::sync::{broadcast, oneshot, watch};
@@ -93,6 +93,7 @@ struct Inner {
     failed: watch::Receiver<Option<StoreError>>,
     /// Read-model snapshots, one file each, in `<path>/snapshots/`.
     snapshots: SnapshotFiles,
+    legacy: Mutex<LegacySnapshots>,
     path: PathBuf,
     _lock: File,
     #[cfg(test)]
@@ -287,6 +288,7 @@ impl SledStore {
                 live,
                 failed,
                 snapshots,
+                legacy: Mutex::default(),
                 path: dir.to_path_buf(),
                 _lock: lock,
                 #[cfg(test)]
@@ -983,15 +985,22 @@ const SNAPSHOT_DIR: &str = "snapshots";
 /// saved of a name removes that name's entries (and the tree once it is empty).
 const LEGACY_SNAPSHOT_TREE: &str = "snapshots";
 
+/// What this process knows of the legacy snapshot tree (see [`LEGACY_SNAPSHOT_TREE`]).
+///
+/// Any look into that tree reads its one leaf with every snapshot in it (the cost the files
+/// remove), so the names it holds are listed once per process and the tree is not read again
+/// for a name it does not hold (the process managers' checkpoints, for example).
+#[derive(Debug, Default)]
+struct LegacySnapshots {
+    /// `None` until listed; then the names with entries left in the tree (empty: none, or no
+    /// tree).
+    names: Option<BTreeSet<String>>,
+}
+
 impl SledStore {
     fn save_snapshot_now(&self, name: &str, position: u64, bytes: &[u8]) -> Result<(), StoreError> {
         self.inner.snapshots.save(name, position, bytes)?;
-        if self.has_legacy_snapshots() {
-            // The file must outlive a power loss before the older copies in sled go.
-            self.inner.snapshots.sync_dir(name)?;
-            self.forget_legacy_snapshots(name)?;
-        }
-        Ok(())
+        self.forget_legacy_snapshots(name)
     }
 
     fn load_snapshot_now(
@@ -1005,72 +1014,111 @@ impl SledStore {
         }
     }
 
-    /// Whether the legacy tree exists, without creating it (`open_tree` would).
-    fn has_legacy_snapshots(&self) -> bool {
-        self.inner
-            .db
+    /// The legacy tree, if it exists (`open_tree` alone would create it).
+    fn legacy_tree(&self) -> Result<Option<sled::Tree>, StoreError> {
+        let db = &self.inner.db;
+        if !db
             .tree_names()
             .iter()
             .any(|tree| tree == LEGACY_SNAPSHOT_TREE.as_bytes())
+        {
+            return Ok(None);
+        }
+        db.open_tree(LEGACY_SNAPSHOT_TREE)
+            .map(Some)
+            .map_err(|e| StoreError::storage(&e))
     }
 
-    /// The newest intact snapshot of the legacy tree (see [`LEGACY_SNAPSHOT_TREE`]); its values
-    /// are the bytes followed by the same checksum as a file's.
+    /// Runs `work` with the legacy tree if it holds entries of `name`; lists the tree's names
+    /// first if this process has not yet.
+    fn with_legacy<T>(
+        &self,
+        name: &str,
+        work: impl FnOnce(&sled::Tree, &mut BTreeSet<String>) -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut legacy = self
+            .inner
+            .legacy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if legacy
+            .names
+            .as_ref()
+            .is_some_and(|names| !names.contains(name))
+        {
+            return Ok(None);
+        }
+        let Some(tree) = self.legacy_tree()? else {
+            legacy.names = Some(BTreeSet::new());
+            return Ok(None);
+        };
+        let names = match &mut legacy.names {
+            Some(names) => names,
+            unknown @ None => {
+                let mut names = BTreeSet::new();
+                for key in tree.iter().keys() {
+                    let key = key.map_err(|e| StoreError::storage(&e))?;
+                    if let Some(name) = key.len().checked_sub(9).and_then(|end| key.get(..end)) {
+                        names.insert(String::from_utf8_lossy(name).into_owned());
+                    }
+                }
+                unknown.insert(names)
+            }
+        };
+        if !names.contains(name) {
+            return Ok(None);
+        }
+        work(&tree, names)
+    }
+
+    /// The newest intact snapshot of the legacy tree; its values are the bytes followed by the
+    /// same checksum as a file's.
     fn load_legacy_snapshot(
         &self,
         name: &str,
         at_or_below: u64,
     ) -> Result<Option<Snapshot>, StoreError> {
-        if !self.has_legacy_snapshots() {
-            return Ok(None);
-        }
-        let tree = self
-            .inner
-            .db
-            .open_tree(LEGACY_SNAPSHOT_TREE)
-            .map_err(|e| StoreError::storage(&e))?;
-        for entry in tree
-            .range(snapshot::key(name, 0)..=snapshot::key(name, at_or_below))
-            .rev()
-        {
-            let (key, sealed) = match entry {
-                Ok(entry) => entry,
-                // Dropped by a concurrent first file save: no legacy snapshot any more.
-                Err(sled::Error::CollectionNotFound(_)) => return Ok(None),
-                Err(e) => return Err(StoreError::storage(&e)),
-            };
-            let position = snapshot::position_of(&key);
-            if let Some(bytes) = snapshot::unseal(name, position, sealed.to_vec()) {
-                return Ok(Some(Snapshot { position, bytes }));
+        self.with_legacy(name, |tree, _| {
+            for entry in tree
+                .range(snapshot::key(name, 0)..=snapshot::key(name, at_or_below))
+                .rev()
+            {
+                let (key, sealed) = entry.map_err(|e| StoreError::storage(&e))?;
+                let position = snapshot::position_of(&key);
+                if let Some(bytes) = snapshot::unseal(name, position, sealed.to_vec()) {
+                    return Ok(Some(Snapshot { position, bytes }));
+                }
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 
-    /// Removes the legacy entries of `name` once it has a file snapshot, and drops the tree when
-    /// nothing is left in it (so its blobs leave sled's log and page table). Listing the keys
-    /// reads the tree's leaf with all its snapshots; earlier versions kept one name there, so
-    /// that is one read at the first save after an upgrade.
+    /// Once `name` has a file snapshot: removes its legacy entries, or drops the whole tree
+    /// when they were the last (so the old snapshots leave sled's log and page table). The
+    /// name's directory is synced first, so its file outlives a power loss before the older
+    /// copies in sled go.
     fn forget_legacy_snapshots(&self, name: &str) -> Result<(), StoreError> {
-        let db = &self.inner.db;
-        let tree = db
-            .open_tree(LEGACY_SNAPSHOT_TREE)
-            .map_err(|e| StoreError::storage(&e))?;
-        let keys: Vec<sled::IVec> = tree
-            .range(snapshot::key(name, 0)..=snapshot::key(name, u64::MAX))
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(|e| StoreError::storage(&e))?;
-        for key in keys {
-            tree.remove(key).map_err(|e| StoreError::storage(&e))?;
-        }
-        let empty = tree.first().map_err(|e| StoreError::storage(&e))?.is_none();
-        drop(tree);
-        if empty {
-            db.drop_tree(LEGACY_SNAPSHOT_TREE)
-                .map_err(|e| StoreError::storage(&e))?;
-        }
-        Ok(())
+        self.with_legacy(name, |tree, names| {
+            self.inner.snapshots.sync_dir(name)?;
+            if names.len() == 1 {
+                self.inner
+                    .db
+                    .drop_tree(LEGACY_SNAPSHOT_TREE)
+                    .map_err(|e| StoreError::storage(&e))?;
+            } else {
+                let keys: Vec<sled::IVec> = tree
+                    .range(snapshot::key(name, 0)..=snapshot::key(name, u64::MAX))
+                    .keys()
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| StoreError::storage(&e))?;
+                for key in keys {
+                    tree.remove(key).map_err(|e| StoreError::storage(&e))?;
+                }
+            }
+            names.remove(name);
+            Ok(Some(()))
+        })
+        .map(|_| ())
     }
 }
 
