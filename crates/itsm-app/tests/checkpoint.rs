@@ -538,3 +538,166 @@ async fn periodic_checkpoints_across_aborted_runs_lose_and_duplicate_nothing() {
         );
     }
 }
+
+/// A memory store whose appends by the problem follow-up fail with a storage error while
+/// `failing` is set (a transient failure: a full disk, say).
+struct Flaky {
+    inner: MemoryStore,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl EventStore for Flaky {
+    async fn append(
+        &self,
+        stream: itsm_eventstore::StreamId,
+        expected: itsm_eventstore::ExpectedVersion,
+        events: Vec<itsm_eventstore::NewEvent>,
+        metadata: itsm_eventstore::Metadata,
+    ) -> Result<itsm_eventstore::Appended, itsm_eventstore::StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst)
+            && metadata.actor == "automation:problem-follow-up"
+        {
+            return Err(itsm_eventstore::StoreError::Storage {
+                message: "injected".to_owned(),
+            });
+        }
+        self.inner.append(stream, expected, events, metadata).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &itsm_eventstore::StreamId,
+        from_version: u64,
+    ) -> Result<Vec<Envelope>, itsm_eventstore::StoreError> {
+        self.inner.read_stream(stream, from_version).await
+    }
+
+    async fn read_all(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> Result<Vec<Envelope>, itsm_eventstore::StoreError> {
+        self.inner.read_all(from_position, limit).await
+    }
+
+    fn head(&self) -> u64 {
+        self.inner.head()
+    }
+
+    fn subscribe_all(&self, from_position: u64) -> itsm_eventstore::Subscription {
+        self.inner.subscribe_all(from_position)
+    }
+
+    async fn verify(&self) -> Result<itsm_eventstore::VerifyReport, itsm_eventstore::StoreError> {
+        self.inner.verify().await
+    }
+}
+
+impl SnapshotStore for Flaky {
+    async fn save_snapshot(
+        &self,
+        name: &str,
+        position: u64,
+        bytes: Vec<u8>,
+    ) -> Result<(), itsm_eventstore::StoreError> {
+        self.inner.save_snapshot(name, position, bytes).await
+    }
+
+    async fn load_snapshot(
+        &self,
+        name: &str,
+        at_or_below: u64,
+    ) -> Result<Option<itsm_eventstore::Snapshot>, itsm_eventstore::StoreError> {
+        self.inner.load_snapshot(name, at_or_below).await
+    }
+}
+
+/// A follow-up that failed in the store is not checkpointed past: the checkpoint stays right
+/// before the problem event, so the next start notes the update (as a full replay would).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_that_failed_in_the_store_is_tried_again_after_a_restart() {
+    use itsm_app::desk::NewProblem;
+    let store = Arc::new(Flaky {
+        inner: MemoryStore::new(),
+        failing: std::sync::atomic::AtomicBool::new(false),
+    });
+    let clock = Arc::new(ManualClock::new(friday_afternoon()));
+    let desk = desk_on(Arc::clone(&store), Arc::clone(&clock));
+    let follow_up_only = ProcessConfig {
+        sla_timers: false,
+        auto_close: false,
+        ..ProcessConfig::default()
+    };
+    let start = || {
+        let clock: Arc<dyn Clock> = clock.clone();
+        ProcessManagers::start(desk.bus(), &store, &clock, follow_up_only)
+    };
+    define_catalog(&desk).await;
+    let incident = log_p1(&desk).await;
+    let (problem, _) = desk
+        .record_problem(
+            NewProblem {
+                title: "Gateway drops connections".to_owned(),
+                description: String::new(),
+                service: id("email"),
+                impact: Impact::High,
+                urgency: Urgency::Medium,
+            },
+            &agent(),
+        )
+        .await
+        .expect("recorded");
+    desk.start_investigation(problem, email_l2(), None, &agent())
+        .await
+        .expect("investigating");
+    desk.link_problem_incident(problem, incident, &agent())
+        .await
+        .expect("linked");
+    let managers = start();
+    managers.settled(clock.now()).await;
+    store
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let documented = desk
+        .document_workaround(problem, "Use webmail.".to_owned(), &agent())
+        .await
+        .expect("documented")
+        .position;
+    log_p1(&desk).await;
+    managers.settled(clock.now()).await;
+    assert!(managers.statuses()[0].failures > 0, "the note was refused");
+    managers.stop().await;
+    assert_eq!(noted_on(&store.inner, incident).await, 0);
+    let saved = store
+        .load_snapshot(&snapshot_name("problem-follow-up"), u64::MAX)
+        .await
+        .expect("readable")
+        .expect("saved at the stop");
+    assert!(
+        saved.position < documented,
+        "checkpoint at {} must stay before the failed trigger at {documented}",
+        saved.position
+    );
+
+    store
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let managers = start();
+    managers.settled(clock.now()).await;
+    assert_eq!(
+        noted_on(&store.inner, incident).await,
+        1,
+        "noted after the restart"
+    );
+    assert_eq!(managers.statuses()[0].failures, 0);
+    managers.stop().await;
+}
+
+async fn noted_on(store: &MemoryStore, incident: IncidentKey) -> usize {
+    let stream = itsm_app::stream::incident(incident);
+    all_events(store)
+        .await
+        .into_iter()
+        .filter(|e| e.stream_id == stream && e.event_type == "IncidentProblemUpdateNoted")
+        .count()
+}
