@@ -495,8 +495,9 @@ impl<S: EventStore + SnapshotStore> Feed<S> {
         let woken = tokio::select! {
             envelope = self.subscription.next() => Some(envelope),
             () = sleep => None,
-            // A closed channel means the handle is gone: stop as well.
-            _ = stop => return Next::Stop,
+            // A closed channel means the handle was dropped (its tasks are being aborted): end
+            // without a checkpoint, as documented for a drop.
+            stopped = stop => return if stopped.is_ok() { Next::Stop } else { Next::Closed },
         };
         match woken {
             Some(Ok(envelope)) => self.received(envelope),
