@@ -3,10 +3,9 @@
 //! The process holds the data directory for its whole life (sled's lock), wires the desk with
 //! the system clock (`itsm_gateway::AppState::start`), and serves `itsm_gateway::app` until
 //! Ctrl-C or SIGTERM, then stops the process managers (each saves its checkpoint), saves the
-//! read models if they are well
-//! past their last snapshot, lets the store flush and close, and opens the ledger once more so
-//! that sled writes its recovery snapshot now rather than at the next start (see
-//! `checkpoint`). A write that fails in the storage engine (a full disk, an I/O error) stops
+//! read models if they are well past their last snapshot, lets the store flush and close, and
+//! opens the ledger once more so that sled writes its recovery snapshot now rather than at the
+//! next start (see `checkpoint`). A write that fails in the storage engine (a full disk, an I/O error) stops
 //! the store's writes for good (sled keeps the error until the database is reopened): serve then drops everything
 //! built on that store, reopens the ledger (waiting, with a growing pause, while the fault
 //! lasts) and serves again on the same socket. A ledger that will not reopen for another reason
@@ -224,10 +223,13 @@ async fn save_read_models(store: &SledStore, runner: &ProjectionRunner<SledStore
     }
 }
 
-/// How many times the clean-shutdown checkpoint tries the directory while the stopped
-/// server's last handles (tasks being cancelled) still hold it, and the pause between tries.
-const CHECKPOINT_ATTEMPTS: u32 = 20;
-const CHECKPOINT_PAUSE: Duration = Duration::from_millis(50);
+/// How long the clean-shutdown checkpoint waits for the stopped server to let go of the
+/// directory: the last handles (tasks being cancelled) drop the store, whose close joins the
+/// writer and closes sled (at 1M incidents sled holds 1.5 GB once open, and the one second
+/// this used to wait was not enough there). Tries with a pause doubling up to
+/// [`CHECKPOINT_PAUSE_MAX`].
+const CHECKPOINT_PATIENCE: Duration = Duration::from_mins(1);
+const CHECKPOINT_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// After a clean stop: opens and closes the ledger once more, so that sled writes its recovery
 /// snapshot now instead of at the next start.
@@ -241,7 +243,8 @@ const CHECKPOINT_PAUSE: Duration = Duration::from_millis(50);
 /// period could not close) or a failing open only skips it; the ledger is durable either way.
 async fn checkpoint(data: &Path) {
     let started = std::time::Instant::now();
-    for _ in 0..CHECKPOINT_ATTEMPTS {
+    let mut pause = Duration::from_millis(50);
+    loop {
         match crate::open(&data.to_path_buf()) {
             Ok(store) => {
                 let head = store.head();
@@ -249,14 +252,23 @@ async fn checkpoint(data: &Path) {
                 tracing::info!(head, elapsed = ?started.elapsed(), "ledger checkpointed");
                 return;
             }
-            Err(CliError::Locked(_)) => tokio::time::sleep(CHECKPOINT_PAUSE).await,
+            Err(CliError::Locked(_)) if started.elapsed() < CHECKPOINT_PATIENCE => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(CHECKPOINT_PAUSE_MAX);
+            }
+            Err(CliError::Locked(_)) => {
+                tracing::warn!(
+                    waited = ?started.elapsed(),
+                    "no checkpoint of the ledger at shutdown: it is still held"
+                );
+                return;
+            }
             Err(other) => {
                 tracing::warn!(error = %other, "no checkpoint of the ledger at shutdown");
                 return;
             }
         }
     }
-    tracing::warn!("no checkpoint of the ledger at shutdown: it is still held");
 }
 
 /// The longest pause between two attempts to reopen the ledger.
