@@ -15,11 +15,12 @@
 //!   its size and the time to encode and decode it in this process (the decode is part of every
 //!   start with a snapshot).
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use itsm_eventstore::{EventStore, SledConfig, SledStore, SnapshotStore};
@@ -197,9 +198,10 @@ pub fn start_until_ready(
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| ScaleError::Serve(format!("cannot start {}: {e}", binary.display())))?;
+    let (log, log_reader) = keep_log_tail(child.stderr.take());
     let stdout = child
         .stdout
         .take()
@@ -221,7 +223,12 @@ pub fn start_until_ready(
             break address;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(ScaleError::Serve(format!("serve exited early: {status}")));
+            // The pipe is closed now: the reader has the last lines once it ends.
+            let _reader_panicked = log_reader.join();
+            return Err(ScaleError::Serve(format!(
+                "serve exited early: {status}; its last log lines:\n{}",
+                tail_of(&log)
+            )));
         }
         if Instant::now() > deadline {
             stop(&mut child);
@@ -241,6 +248,37 @@ pub fn start_until_ready(
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Lines of a served process's log kept for an error message.
+const LOG_TAIL_LINES: usize = 20;
+
+/// Drains the served process's stderr on a thread (a pipe nobody reads would block it once
+/// full) and keeps its last [`LOG_TAIL_LINES`] lines; the thread ends when the pipe closes.
+fn keep_log_tail(
+    stderr: Option<ChildStderr>,
+) -> (Arc<Mutex<VecDeque<String>>>, std::thread::JoinHandle<()>) {
+    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(LOG_TAIL_LINES)));
+    let kept = Arc::clone(&tail);
+    let reader = std::thread::spawn(move || {
+        let Some(stderr) = stderr else { return };
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut lines) = kept.lock() {
+                if lines.len() == LOG_TAIL_LINES {
+                    lines.pop_front();
+                }
+                lines.push_back(line);
+            }
+        }
+    });
+    (tail, reader)
+}
+
+/// The kept log lines, one per line (the stderr thread may still be adding the last ones).
+fn tail_of(log: &Mutex<VecDeque<String>>) -> String {
+    log.lock()
+        .map(|lines| lines.iter().cloned().collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default()
 }
 
 /// Resident set of a process, from `/proc/<pid>/status` (Linux).
