@@ -48,6 +48,7 @@ pub mod append;
 pub mod codec;
 pub mod envelope;
 pub mod error;
+pub mod frames;
 mod head;
 pub mod import;
 mod keys;

@@ -10,15 +10,19 @@
 //! command id makes the re-send write nothing if the first one landed. Stale heap entries are
 //! not carried over either (they were never going to fire).
 //!
-//! Format: [`MAGIC`] (8 bytes: name and format version), then frames (`u64` little-endian
-//! length + one value of `itsm_eventstore::codec`): first the manager's automation name and the
-//! position, then the manager's own frames; long sequences as a count followed by frames of at
-//! most [`CHUNK`] items, so no frame comes near the codec's 64 MiB decode limit. Any defect (other
+//! Format: [`MAGIC`] (8 bytes: name and format version), then the frames of
+//! `itsm_eventstore::frames` (`u64` little-endian length + one codec value): first the manager's
+//! automation name and the position, then the manager's own frames; long sequences as a count
+//! followed by frames of at most [`CHUNK`] items, so no frame comes near the codec's 64 MiB
+//! decode limit. Any defect (other
 //! magic, another manager's name, a truncated frame, a count that does not add up, trailing
 //! bytes) is a [`CodecError`]: the driver logs it and replays from position 1.
 
+use std::ops::{Deref, DerefMut};
+
 use chrono::{DateTime, TimeDelta, Utc};
-use itsm_eventstore::{CausationId, CodecError, CorrelationId, codec};
+use itsm_eventstore::frames::{FrameReader, FrameWriter};
+use itsm_eventstore::{CausationId, CodecError, CorrelationId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -40,124 +44,60 @@ fn malformed(what: &str) -> CodecError {
     CodecError::Decode(format!("process checkpoint: {what}"))
 }
 
-/// Builds a checkpoint.
+/// Builds a checkpoint: the frames of `itsm_eventstore::frames`, the first holding the
+/// manager's name and the position.
 #[derive(Debug)]
-pub(crate) struct Writer {
-    out: Vec<u8>,
-}
+pub(crate) struct Writer(FrameWriter);
 
 impl Writer {
     pub(crate) fn new(manager: &str, position: u64) -> Result<Self, CodecError> {
-        let mut writer = Writer {
-            out: MAGIC.to_vec(),
-        };
-        writer.value(&(manager, position))?;
-        Ok(writer)
+        let mut frames = FrameWriter::new(MAGIC, CHUNK);
+        frames.value(&(manager, position))?;
+        Ok(Writer(frames))
     }
 
     pub(crate) fn finish(self) -> Vec<u8> {
-        self.out
+        self.0.finish()
     }
+}
 
-    /// One frame holding `value`.
-    pub(crate) fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CodecError> {
-        let start = self.out.len();
-        self.out.extend_from_slice(&[0; 8]);
-        codec::encode_into(value, &mut self.out)?;
-        let len = (self.out.len() - start - 8) as u64;
-        self.out[start..start + 8].copy_from_slice(&len.to_le_bytes());
-        Ok(())
+impl Deref for Writer {
+    type Target = FrameWriter;
+
+    fn deref(&self) -> &FrameWriter {
+        &self.0
     }
+}
 
-    /// `len` items: a frame with the count, then frames of at most [`CHUNK`] items.
-    pub(crate) fn seq<T: Serialize>(
-        &mut self,
-        len: usize,
-        items: impl IntoIterator<Item = T>,
-    ) -> Result<(), CodecError> {
-        self.value(&(len as u64))?;
-        let mut written = 0;
-        let mut frame = Vec::with_capacity(CHUNK.min(len));
-        for item in items {
-            frame.push(item);
-            if frame.len() == CHUNK {
-                written += frame.len();
-                self.value(&frame)?;
-                frame.clear();
-            }
-        }
-        written += frame.len();
-        if !frame.is_empty() {
-            self.value(&frame)?;
-        }
-        if written == len {
-            Ok(())
-        } else {
-            Err(CodecError::Encode(format!(
-                "process checkpoint: a sequence announced {len} items and had {written}"
-            )))
-        }
+impl DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut FrameWriter {
+        &mut self.0
     }
 }
 
 /// Reads a checkpoint written by [`Writer`], frame by frame.
 #[derive(Debug)]
-pub(crate) struct Reader<'a> {
-    rest: &'a [u8],
-}
+pub(crate) struct Reader<'a>(FrameReader<'a>);
 
 impl<'a> Reader<'a> {
     /// Checks the magic and the manager's name; returns the reader and the position.
     pub(crate) fn new(bytes: &'a [u8], manager: &str) -> Result<(Self, u64), CodecError> {
-        let rest = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| malformed("not a process checkpoint of this format (magic)"))?;
-        let mut reader = Reader { rest };
-        let (name, position): (String, u64) = reader.value()?;
+        let mut frames = FrameReader::new(bytes, MAGIC, "process checkpoint")?;
+        let (name, position): (String, u64) = frames.value()?;
         if name != manager {
             return Err(malformed(&format!("written by {name}, not {manager}")));
         }
-        Ok((reader, position))
+        Ok((Reader(frames), position))
     }
 
-    pub(crate) fn value<T: DeserializeOwned>(&mut self) -> Result<T, CodecError> {
-        let (length, rest) = self
-            .rest
-            .split_first_chunk::<8>()
-            .ok_or_else(|| malformed("truncated frame length"))?;
-        let length =
-            usize::try_from(u64::from_le_bytes(*length)).map_err(|_| malformed("frame length"))?;
-        if length > rest.len() {
-            return Err(malformed("truncated frame"));
-        }
-        let (frame, rest) = rest.split_at(length);
-        self.rest = rest;
-        codec::decode(frame)
-    }
-
+    /// A sequence written by [`FrameWriter::seq`].
     pub(crate) fn seq<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, CodecError> {
-        let len: u64 = self.value()?;
-        let len = usize::try_from(len).map_err(|_| malformed("sequence length"))?;
-        let mut items = Vec::with_capacity(len.min(CHUNK));
-        while items.len() < len {
-            let frame: Vec<T> = self.value()?;
-            if frame.is_empty() || frame.len() > CHUNK || items.len() + frame.len() > len {
-                return Err(malformed("a sequence frame does not add up"));
-            }
-            items.extend(frame);
-        }
-        Ok(items)
+        self.0.seq(CHUNK)
     }
 
     /// Fails unless every byte was read.
     pub(crate) fn finish(self) -> Result<(), CodecError> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(CodecError::TrailingBytes {
-                trailing: self.rest.len(),
-            })
-        }
+        self.0.finish()
     }
 }
 
