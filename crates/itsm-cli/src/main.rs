@@ -186,10 +186,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         print!("{}", itsm_gateway::sdl());
         return Ok(());
     }
+    // serve reads and decodes its read-model snapshot while the ledger opens (see
+    // `serve::preload_read_models`).
+    let preloaded = matches!(cli.command, Command::Serve { .. }).then(|| {
+        serve::init_logging();
+        serve::preload_read_models(&cli.data)
+    });
     let store = open(&cli.data)?;
     match cli.command {
         Command::Serve { listen, demo, rate } => {
-            serve::run(store, &cli.data, listen, demo, rate).await
+            serve::run(store, preloaded, &cli.data, listen, demo, rate).await
         }
         Command::Demo { incidents, weeks } => {
             demo::run(store, &cli.data, demo::Options { incidents, weeks }).await

@@ -22,6 +22,7 @@ use itsm_eventstore::{EventStore, SledStore, SnapshotStore, StoreError};
 use itsm_gateway::{AppState, Limits};
 use itsm_projections::{Projection, ProjectionRunner, ReadModels};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::{CliError, demo, token};
 
@@ -52,14 +53,60 @@ pub struct RateArgs {
     pub rate_burst: u32,
 }
 
+/// Reads and decodes the newest read-model snapshot file of the ledger in `data` on tokio's
+/// blocking pool, to run while the ledger opens: at 1M incidents sled's recovery and the
+/// snapshot's decode each take over a second, and on two cores they overlap instead of
+/// following each other (docs/PERFORMANCE.md). `None` when there is no snapshot file or it does
+/// not decode; the runner then loads the newest snapshot itself, as it always did.
+pub fn preload_read_models(data: &Path) -> JoinHandle<Option<ReadModels>> {
+    let data = data.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let snapshot = match SledStore::read_snapshot_file(&data, ReadModels::NAME) {
+            Ok(Some(snapshot)) => snapshot,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "the read-model snapshot was not read ahead");
+                return None;
+            }
+        };
+        match ReadModels::decode_snapshot(&snapshot.bytes) {
+            Ok(models) if models.position() == snapshot.position => {
+                tracing::info!(
+                    position = snapshot.position,
+                    bytes = snapshot.bytes.len(),
+                    elapsed = ?started.elapsed(),
+                    "read models decoded while the ledger opened"
+                );
+                Some(models)
+            }
+            Ok(_) | Err(_) => {
+                tracing::warn!(
+                    position = snapshot.position,
+                    "the read-model snapshot read ahead does not decode to its position"
+                );
+                None
+            }
+        }
+    })
+}
+
 pub async fn run(
     store: SledStore,
+    preloaded: Option<JoinHandle<Option<ReadModels>>>,
     data: &Path,
     listen: SocketAddr,
     seed_demo: bool,
     rate: RateArgs,
 ) -> Result<(), CliError> {
     init_logging();
+    let mut restored = match preloaded {
+        Some(task) => task.await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "reading the read-model snapshot ahead failed");
+            None
+        }),
+        None => None,
+    };
     let store = Arc::new(store);
     if seed_demo {
         if store.head() == 0 {
@@ -95,7 +142,16 @@ pub async fn run(
             .try_clone()
             .and_then(TcpListener::from_std)
             .map_err(|e| CliError::Command(format!("cannot listen on {address}: {e}")))?;
-        let failure = serve_ledger(store, data, round, address, limits.clone(), first).await?;
+        let failure = serve_ledger(
+            store,
+            restored.take(),
+            data,
+            round,
+            address,
+            limits.clone(),
+            first,
+        )
+        .await?;
         first = false;
         let Some(failure) = failure else {
             checkpoint(data).await;
@@ -118,17 +174,19 @@ const GRACE: Duration = Duration::from_secs(10);
 /// ledger can be reopened.
 async fn serve_ledger(
     store: Arc<SledStore>,
+    restored: Option<ReadModels>,
     data: &Path,
     listener: TcpListener,
     address: SocketAddr,
     limits: Limits,
     first: bool,
 ) -> Result<Option<StoreError>, CliError> {
-    let running = AppState::start(
+    let running = AppState::start_restored(
         Arc::clone(&store),
         Arc::new(SystemClock),
         limits,
         ProcessConfig::default(),
+        restored,
     )
     .await
     .map_err(|e| CliError::Command(format!("cannot start the read models: {e}")))?;

@@ -327,4 +327,21 @@ fn a_clean_stop_saves_the_read_models_at_the_head_and_leaves_sled_a_current_reco
     assert!(log.contains("ledger checkpointed"), "{log}");
     let at_stop = newest_sled_snapshot(&data).expect("a sled snapshot");
     assert!(at_stop > at_start, "{at_stop:x} after {at_start:x}");
+
+    // The next start reads and decodes that snapshot while the ledger opens, and serves from it.
+    let second_log = dir.path().join("serve-again.log");
+    let server = Server::start(&data, &second_log, &[]);
+    let (_, health) = get(&server.address, "/healthz");
+    assert!(field(&health, "ledger_head") >= position, "{health}");
+    let (status, rest) = server.terminate();
+    assert!(status.success(), "exit status {status:?}; stdout: {rest}");
+    let log = std::fs::read_to_string(&second_log).expect("log");
+    let preloaded = log
+        .lines()
+        .find(|line| line.contains("read models decoded while the ledger opened"))
+        .unwrap_or_else(|| panic!("the snapshot was not read ahead: {log}"));
+    assert!(
+        preloaded.contains(&format!("position={position}")),
+        "{preloaded}"
+    );
 }

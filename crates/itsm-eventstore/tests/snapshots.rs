@@ -129,6 +129,39 @@ async fn each_snapshot_is_its_own_file_and_never_enters_sled() {
 }
 
 #[tokio::test]
+async fn the_newest_snapshot_file_is_read_without_opening_the_store() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    assert_eq!(
+        SledStore::read_snapshot_file(dir.path(), "models").expect("no directory is no snapshot"),
+        None
+    );
+    ledger(dir.path()).await;
+    let store = open(dir.path());
+    for (position, byte) in [(1, 1_u8), (2, 2), (3, 3)] {
+        store
+            .save_snapshot("models", position, vec![byte; 10])
+            .await
+            .expect("saved");
+    }
+    // While the store is open (and holds the directory lock), and again once it is closed.
+    let newest = |dir: &Path| {
+        let read = SledStore::read_snapshot_file(dir, "models")
+            .expect("read")
+            .expect("a snapshot");
+        (read.position, read.bytes)
+    };
+    assert_eq!(newest(dir.path()), (3, vec![3; 10]));
+    drop(store);
+    assert_eq!(newest(dir.path()), (3, vec![3; 10]));
+    // A changed newest file is skipped for the next older intact one.
+    let file = snapshot_file(dir.path(), "models", 3);
+    let mut bytes = std::fs::read(&file).expect("the file");
+    bytes[0] ^= 0xff;
+    std::fs::write(&file, bytes).expect("changed");
+    assert_eq!(newest(dir.path()), (2, vec![2; 10]));
+}
+
+#[tokio::test]
 async fn loading_the_newest_snapshot_reads_none_of_the_older_ones() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     ledger(dir.path()).await;

@@ -10,7 +10,7 @@ use itsm_app::{
 use itsm_change::ScheduledChange;
 use itsm_eventstore::{EventStore, SledStore};
 use itsm_kernel::ServiceId;
-use itsm_projections::{ProjectionRunner, RunnerConfig, RunnerError};
+use itsm_projections::{ProjectionRunner, ReadModels, RunnerConfig, RunnerError};
 
 use crate::auth::Tokens;
 use crate::limits::RateLimiter;
@@ -138,9 +138,23 @@ impl AppState {
         limits: Limits,
         processes: ProcessConfig,
     ) -> Result<Running, RunnerError> {
+        Self::start_restored(store, clock, limits, processes, None).await
+    }
+
+    /// [`start`](Self::start) with read models already decoded from the store's newest
+    /// snapshot (see `ProjectionRunner::start_restored`).
+    pub async fn start_restored(
+        store: Arc<SledStore>,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+        processes: ProcessConfig,
+        restored: Option<ReadModels>,
+    ) -> Result<Running, RunnerError> {
         let bus = CommandBus::new(Arc::clone(&store), Arc::clone(&clock), Arc::new(UuidV7Ids));
-        let runner =
-            Arc::new(ProjectionRunner::start(Arc::clone(&store), RunnerConfig::default()).await?);
+        let runner = Arc::new(
+            ProjectionRunner::start_restored(Arc::clone(&store), RunnerConfig::default(), restored)
+                .await?,
+        );
         let lookup = Arc::new(CalendarLookup {
             store: Arc::clone(&store),
             runner: Arc::clone(&runner),

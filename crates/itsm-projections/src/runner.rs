@@ -169,7 +169,34 @@ pub async fn rebuild<S: EventStore>(store: &S) -> Result<ReadModels, StoreError>
 impl<S: EventStore + SnapshotStore> ProjectionRunner<S> {
     /// Restores the newest snapshot and starts following the ledger in the background.
     pub async fn start(store: Arc<S>, config: RunnerConfig) -> Result<Self, RunnerError> {
-        let (models, problem) = restore(&*store, u64::MAX).await?;
+        Self::start_restored(store, config, None).await
+    }
+
+    /// [`start`](Self::start) from `restored`, models the caller already decoded from the
+    /// store's newest snapshot (`ledgerdesk serve` reads and decodes it while the store opens).
+    /// Models beyond the store's head cannot be of this ledger: they are set aside and the
+    /// newest snapshot is loaded as [`start`](Self::start) does, as it is without `restored`.
+    pub async fn start_restored(
+        store: Arc<S>,
+        config: RunnerConfig,
+        restored: Option<ReadModels>,
+    ) -> Result<Self, RunnerError> {
+        let (models, problem) = match restored {
+            Some(models) if models.position() <= store.head() => (models, None),
+            Some(models) => {
+                let (fallback, problem) = restore(&*store, u64::MAX).await?;
+                let beyond = format!(
+                    "restored models at {} are beyond the ledger head {}",
+                    models.position(),
+                    store.head()
+                );
+                (
+                    fallback,
+                    Some(problem.map_or(beyond.clone(), |p| format!("{beyond}; {p}"))),
+                )
+            }
+            None => restore(&*store, u64::MAX).await?,
+        };
         let from = models.position();
         let shared = Arc::new(Shared {
             models: RwLock::new(models),

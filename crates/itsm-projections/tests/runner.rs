@@ -184,6 +184,60 @@ async fn waiting_for_a_position_that_never_comes_is_a_typed_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_restored_by_the_caller_are_used_and_models_beyond_the_head_are_not() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(&dir);
+    let envelopes = history(10);
+    append_all(&store, &envelopes[..20]).await;
+    let at_20 = rebuild(&*store).await.expect("rebuilds");
+    append_all(&store, &envelopes[20..]).await;
+    let head = store.head();
+
+    // The store holds no snapshot: a start from position 20 can only come from `restored`.
+    let runner =
+        ProjectionRunner::start_restored(Arc::clone(&store), RunnerConfig::default(), Some(at_20))
+            .await
+            .expect("starts");
+    assert_eq!(runner.stats().started_from_snapshot, 20);
+    runner.wait_for(head, PATIENCE).await.expect("caught up");
+    assert_eq!(
+        runner.read(Clone::clone),
+        rebuild(&*store).await.expect("rebuilds")
+    );
+    runner.stop().await;
+
+    // Models past the head are not of this ledger: the store's own snapshot is used instead.
+    let complete = rebuild(&*store).await.expect("rebuilds");
+    store
+        .save_snapshot(
+            ReadModels::NAME,
+            complete.position(),
+            complete.encode_snapshot().expect("encodes"),
+        )
+        .await
+        .expect("saved");
+    let other = {
+        let other_dir = tempfile::tempdir().expect("temp dir");
+        let other_store = open(&other_dir);
+        append_all(&other_store, &history(20)).await;
+        rebuild(&*other_store).await.expect("rebuilds")
+    };
+    assert!(other.position() > head, "a longer ledger's models");
+    let runner =
+        ProjectionRunner::start_restored(Arc::clone(&store), RunnerConfig::default(), Some(other))
+            .await
+            .expect("starts");
+    let stats = runner.stats();
+    assert_eq!(stats.started_from_snapshot, head);
+    assert!(
+        stats
+            .last_problem
+            .is_some_and(|p| p.contains("beyond the ledger head"))
+    );
+    assert_eq!(runner.read(Clone::clone), complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_that_does_not_decode_is_ignored_and_the_models_are_rebuilt() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = open(&dir);
