@@ -366,6 +366,44 @@ enum Next {
 /// Envelopes applied in a row (once recovered) before due actions get a turn.
 const BATCH: usize = 256;
 
+/// A manager's state as its driver sees it: fed envelopes, saved in checkpoints.
+trait Checkpointed {
+    /// Applies an envelope; `false` if its payload did not decode (a failure in the status).
+    fn apply_envelope(&mut self, envelope: &Envelope) -> bool;
+    fn encode_at(&self, position: u64) -> Result<Vec<u8>, CodecError>;
+}
+
+impl Checkpointed for SlaTimers {
+    fn apply_envelope(&mut self, envelope: &Envelope) -> bool {
+        self.apply(envelope).is_ok()
+    }
+
+    fn encode_at(&self, position: u64) -> Result<Vec<u8>, CodecError> {
+        self.encode_checkpoint(position)
+    }
+}
+
+impl Checkpointed for AutoClose {
+    fn apply_envelope(&mut self, envelope: &Envelope) -> bool {
+        self.apply(envelope);
+        true
+    }
+
+    fn encode_at(&self, position: u64) -> Result<Vec<u8>, CodecError> {
+        self.encode_checkpoint(position)
+    }
+}
+
+/// What a driver does after [`Feed::settle`].
+enum Flow {
+    /// An envelope was applied.
+    Applied,
+    /// Due actions get a turn.
+    Turn,
+    /// Stopped or closed: the driver ends.
+    End,
+}
+
 impl<S: EventStore + SnapshotStore> Feed<S> {
     /// The next envelope to apply, if the manager is behind the ledger head. While recovering
     /// (before reaching the head seen at start) every envelope is applied before anything is
@@ -469,6 +507,29 @@ impl<S: EventStore + SnapshotStore> Feed<S> {
         }
     }
 
+    /// Settles what the feed gave: an envelope is applied to `state` (then a checkpoint, when
+    /// one is due); a stop saves a checkpoint and ends; the ledger closing ends without one.
+    async fn settle(&mut self, next: Next, state: &mut impl Checkpointed) -> Flow {
+        match next {
+            Next::Envelope(envelope) => {
+                if !state.apply_envelope(&envelope) {
+                    self.failed();
+                }
+                let position = self.current.position;
+                self.checkpoint_if_due(position, |at| state.encode_at(at))
+                    .await;
+                Flow::Applied
+            }
+            Next::Turn => Flow::Turn,
+            Next::Stop => {
+                let position = self.current.position;
+                self.checkpoint(position, |at| state.encode_at(at)).await;
+                Flow::End
+            }
+            Next::Closed => Flow::End,
+        }
+    }
+
     /// Publishes the status, then waits for the next envelope, the deadline (`Turn`) or a stop.
     async fn wait(&mut self, deadline: Option<DateTime<Utc>>) -> Next {
         if !self.caught_up {
@@ -529,23 +590,11 @@ async fn run_sla_timers<S: EventStore + SnapshotStore>(
     let mut feed = setup.feed(from);
     loop {
         loop {
-            match feed.next_in_batch().await {
-                Next::Envelope(envelope) => {
-                    if timers.apply(&envelope).is_err() {
-                        feed.failed();
-                    }
-                    let position = feed.current.position;
-                    feed.checkpoint_if_due(position, |at| timers.encode_checkpoint(at))
-                        .await;
-                }
-                Next::Turn => break,
-                Next::Stop => {
-                    let position = feed.current.position;
-                    feed.checkpoint(position, |at| timers.encode_checkpoint(at))
-                        .await;
-                    return;
-                }
-                Next::Closed => return,
+            let next = feed.next_in_batch().await;
+            match feed.settle(next, &mut timers).await {
+                Flow::Applied => {}
+                Flow::Turn => break,
+                Flow::End => return,
             }
         }
         if !feed.recovered() {
@@ -571,23 +620,9 @@ async fn run_sla_timers<S: EventStore + SnapshotStore>(
         if feed.behind() && !feed.stopping() {
             continue;
         }
-        match feed.wait(timers.next_deadline()).await {
-            Next::Envelope(envelope) => {
-                if timers.apply(&envelope).is_err() {
-                    feed.failed();
-                }
-                let position = feed.current.position;
-                feed.checkpoint_if_due(position, |at| timers.encode_checkpoint(at))
-                    .await;
-            }
-            Next::Turn => {}
-            Next::Stop => {
-                let position = feed.current.position;
-                feed.checkpoint(position, |at| timers.encode_checkpoint(at))
-                    .await;
-                return;
-            }
-            Next::Closed => return,
+        let next = feed.wait(timers.next_deadline()).await;
+        if let Flow::End = feed.settle(next, &mut timers).await {
+            return;
         }
     }
 }
@@ -606,21 +641,11 @@ async fn run_auto_close<S: EventStore + SnapshotStore>(
     let mut feed = setup.feed(from);
     loop {
         loop {
-            match feed.next_in_batch().await {
-                Next::Envelope(envelope) => {
-                    closer.apply(&envelope);
-                    let position = feed.current.position;
-                    feed.checkpoint_if_due(position, |at| closer.encode_checkpoint(at))
-                        .await;
-                }
-                Next::Turn => break,
-                Next::Stop => {
-                    let position = feed.current.position;
-                    feed.checkpoint(position, |at| closer.encode_checkpoint(at))
-                        .await;
-                    return;
-                }
-                Next::Closed => return,
+            let next = feed.next_in_batch().await;
+            match feed.settle(next, &mut closer).await {
+                Flow::Applied => {}
+                Flow::Turn => break,
+                Flow::End => return,
             }
         }
         if !feed.recovered() {
@@ -651,21 +676,9 @@ async fn run_auto_close<S: EventStore + SnapshotStore>(
         if feed.behind() && !feed.stopping() {
             continue;
         }
-        match feed.wait(closer.next_deadline()).await {
-            Next::Envelope(envelope) => {
-                closer.apply(&envelope);
-                let position = feed.current.position;
-                feed.checkpoint_if_due(position, |at| closer.encode_checkpoint(at))
-                    .await;
-            }
-            Next::Turn => {}
-            Next::Stop => {
-                let position = feed.current.position;
-                feed.checkpoint(position, |at| closer.encode_checkpoint(at))
-                    .await;
-                return;
-            }
-            Next::Closed => return,
+        let next = feed.wait(closer.next_deadline()).await;
+        if let Flow::End = feed.settle(next, &mut closer).await {
+            return;
         }
     }
 }
