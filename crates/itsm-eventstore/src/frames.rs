@@ -89,28 +89,54 @@ impl FrameWriter {
 
     /// `u64`s as a sequence of wrapping deltas from the previous value (from 0).
     pub fn deltas(&mut self, values: &[u64]) -> Result<(), CodecError> {
-        let mut previous = 0_u64;
-        self.seq(
-            values.len(),
-            values.iter().map(|value| {
-                let delta = value.wrapping_sub(previous);
-                previous = *value;
-                delta
-            }),
-        )
+        self.seq(values.len(), delta_coded(values))
     }
 
     /// `i64`s as a sequence of wrapping deltas (the codec zig-zags small negatives).
     pub fn signed_deltas(&mut self, values: &[i64]) -> Result<(), CodecError> {
-        let mut previous = 0_i64;
-        self.seq(
-            values.len(),
-            values.iter().map(|value| {
-                let delta = value.wrapping_sub(previous);
-                previous = *value;
-                delta
-            }),
-        )
+        self.seq(values.len(), delta_coded(values))
+    }
+}
+
+/// An integer that can be delta-coded: wrapping differences, so any sequence round-trips.
+trait Delta: Copy + Default {
+    fn minus(self, previous: Self) -> Self;
+    fn plus(self, previous: Self) -> Self;
+}
+
+/// The same wrapping arithmetic for both integer types.
+macro_rules! wrapping_delta {
+    ($($int:ty),*) => {$(
+        impl Delta for $int {
+            fn minus(self, previous: Self) -> Self {
+                self.wrapping_sub(previous)
+            }
+
+            fn plus(self, previous: Self) -> Self {
+                self.wrapping_add(previous)
+            }
+        }
+    )*};
+}
+
+wrapping_delta!(u64, i64);
+
+/// Each value minus the one before it (the first minus zero).
+fn delta_coded<T: Delta>(values: &[T]) -> impl Iterator<Item = T> + '_ {
+    let mut previous = T::default();
+    values.iter().map(move |value| {
+        let delta = value.minus(previous);
+        previous = *value;
+        delta
+    })
+}
+
+/// Undoes [`delta_coded`] in place.
+fn delta_decoded<T: Delta>(values: &mut [T]) {
+    let mut previous = T::default();
+    for value in values {
+        previous = value.plus(previous);
+        *value = previous;
     }
 }
 
@@ -185,23 +211,15 @@ impl<'a> FrameReader<'a> {
 
     /// `u64`s written by [`FrameWriter::deltas`].
     pub fn deltas(&mut self, chunk: usize) -> Result<Vec<u64>, CodecError> {
-        let mut values: Vec<u64> = self.seq(chunk)?;
-        let mut previous = 0_u64;
-        for value in &mut values {
-            previous = previous.wrapping_add(*value);
-            *value = previous;
-        }
+        let mut values = self.seq(chunk)?;
+        delta_decoded(&mut values);
         Ok(values)
     }
 
     /// `i64`s written by [`FrameWriter::signed_deltas`].
     pub fn signed_deltas(&mut self, chunk: usize) -> Result<Vec<i64>, CodecError> {
-        let mut values: Vec<i64> = self.seq(chunk)?;
-        let mut previous = 0_i64;
-        for value in &mut values {
-            previous = previous.wrapping_add(*value);
-            *value = previous;
-        }
+        let mut values = self.seq(chunk)?;
+        delta_decoded(&mut values);
         Ok(values)
     }
 }
