@@ -616,7 +616,6 @@ impl SnapshotStore for Flaky {
 /// before the problem event, so the next start notes the update (as a full replay would).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_that_failed_in_the_store_is_tried_again_after_a_restart() {
-    use itsm_app::desk::NewProblem;
     let store = Arc::new(Flaky {
         inner: MemoryStore::new(),
         failing: std::sync::atomic::AtomicBool::new(false),
@@ -634,22 +633,7 @@ async fn a_follow_up_that_failed_in_the_store_is_tried_again_after_a_restart() {
     };
     define_catalog(&desk).await;
     let incident = log_p1(&desk).await;
-    let (problem, _) = desk
-        .record_problem(
-            NewProblem {
-                title: "Gateway drops connections".to_owned(),
-                description: String::new(),
-                service: id("email"),
-                impact: Impact::High,
-                urgency: Urgency::Medium,
-            },
-            &agent(),
-        )
-        .await
-        .expect("recorded");
-    desk.start_investigation(problem, email_l2(), None, &agent())
-        .await
-        .expect("investigating");
+    let problem = investigating_gateway_problem(&desk).await;
     desk.link_problem_incident(problem, incident, &agent())
         .await
         .expect("linked");

@@ -450,24 +450,7 @@ async fn problem_updates_reach_each_open_linked_incident_once_even_across_restar
             .await
             .expect("resolved");
         app.desk.close(closed, &agent()).await.expect("closed");
-        let (problem, _) = app
-            .desk
-            .record_problem(
-                NewProblem {
-                    title: "Gateway drops connections".to_owned(),
-                    description: String::new(),
-                    service: id("email"),
-                    impact: Impact::High,
-                    urgency: Urgency::Medium,
-                },
-                &agent(),
-            )
-            .await
-            .expect("recorded");
-        app.desk
-            .start_investigation(problem, email_l2(), None, &agent())
-            .await
-            .expect("investigating");
+        let problem = investigating_gateway_problem(&app.desk).await;
         for key in [open, closed] {
             app.desk
                 .link_problem_incident(problem, key, &agent())

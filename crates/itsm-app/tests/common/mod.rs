@@ -7,12 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
-use itsm_app::desk::{NewIncident, NewSlaPolicy};
+use itsm_app::desk::{NewIncident, NewProblem, NewSlaPolicy};
 use itsm_app::{Clock, CommandBus, Desk, ManualClock, UuidV7Ids};
 use itsm_catalog::Criticality;
 use itsm_eventstore::{Envelope, EventStore, SledConfig, SledStore};
 use itsm_incident::Channel;
-use itsm_kernel::{Actor, CustomerTier, GroupId, Impact, IncidentKey, Priority, Role, Urgency};
+use itsm_kernel::{
+    Actor, CustomerTier, GroupId, Impact, IncidentKey, Priority, ProblemKey, Role, Urgency,
+};
 use itsm_sla::{Calendar, HoldReason, SlaTargets};
 
 pub fn id<T: std::str::FromStr>(text: &str) -> T
@@ -137,6 +139,27 @@ pub async fn log_p1<S: EventStore>(desk: &Desk<S>) -> IncidentKey {
         .await
         .expect("logged")
         .0
+}
+
+/// A problem on `email` ("Gateway drops connections"), under investigation by `email-l2`.
+pub async fn investigating_gateway_problem<S: EventStore>(desk: &Desk<S>) -> ProblemKey {
+    let (problem, _) = desk
+        .record_problem(
+            NewProblem {
+                title: "Gateway drops connections".to_owned(),
+                description: String::new(),
+                service: id("email"),
+                impact: Impact::High,
+                urgency: Urgency::Medium,
+            },
+            &agent(),
+        )
+        .await
+        .expect("recorded");
+    desk.start_investigation(problem, email_l2(), None, &agent())
+        .await
+        .expect("investigating");
+    problem
 }
 
 pub async fn all_events<S: EventStore>(store: &S) -> Vec<Envelope> {
