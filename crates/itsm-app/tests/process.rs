@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::*;
-use itsm_app::desk::NewProblem;
 use itsm_app::process::{SlaTimers, TimerKind};
 use itsm_app::{
     Clock, CommandBus, Desk, ManualClock, ProcessConfig, ProcessHandle, ProcessManagers, UuidV7Ids,
@@ -16,7 +15,7 @@ use itsm_app::{
 };
 use itsm_eventstore::{CausationId, Envelope, EventStore, SledStore, codec};
 use itsm_incident::{Incident, IncidentEvent, ResolutionCode};
-use itsm_kernel::{Impact, IncidentKey, Urgency};
+use itsm_kernel::IncidentKey;
 use itsm_sla::ClockKind;
 
 struct Running {
@@ -516,20 +515,7 @@ async fn an_incident_linked_only_on_the_problem_side_is_linked_then_noted() {
     let app = Running::start(dir.path(), friday_afternoon(), follow_up_only());
     define_catalog(&app.desk).await;
     let incident = log_p1(&app.desk).await;
-    let (problem, _) = app
-        .desk
-        .record_problem(
-            NewProblem {
-                title: "Gateway drops connections".to_owned(),
-                description: String::new(),
-                service: id("email"),
-                impact: Impact::High,
-                urgency: Urgency::Medium,
-            },
-            &agent(),
-        )
-        .await
-        .expect("recorded");
+    let problem = record_gateway_problem(&app.desk).await;
     app.desk
         .bus()
         .execute::<itsm_problem::Problem>(

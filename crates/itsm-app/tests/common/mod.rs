@@ -141,8 +141,8 @@ pub async fn log_p1<S: EventStore>(desk: &Desk<S>) -> IncidentKey {
         .0
 }
 
-/// A problem on `email` ("Gateway drops connections"), under investigation by `email-l2`.
-pub async fn investigating_gateway_problem<S: EventStore>(desk: &Desk<S>) -> ProblemKey {
+/// A problem on `email` ("Gateway drops connections"), just recorded.
+pub async fn record_gateway_problem<S: EventStore>(desk: &Desk<S>) -> ProblemKey {
     let (problem, _) = desk
         .record_problem(
             NewProblem {
@@ -156,6 +156,12 @@ pub async fn investigating_gateway_problem<S: EventStore>(desk: &Desk<S>) -> Pro
         )
         .await
         .expect("recorded");
+    problem
+}
+
+/// The problem of [`record_gateway_problem`], under investigation by `email-l2`.
+pub async fn investigating_gateway_problem<S: EventStore>(desk: &Desk<S>) -> ProblemKey {
+    let problem = record_gateway_problem(desk).await;
     desk.start_investigation(problem, email_l2(), None, &agent())
         .await
         .expect("investigating");
