@@ -1,6 +1,6 @@
-//! What the event store's sled key layout costs a `logIncident`-shaped write, against layouts
-//! with fewer keys: the measurement behind the next storage format (docs/PERFORMANCE.md,
-//! "Event store", "Not done").
+//! What the event store's sled key layouts cost a `logIncident`-shaped write: format 1, format 2
+//! and format 2 without the command index, the measurement behind format 2 (docs/PERFORMANCE.md,
+//! "Event store").
 //!
 //! Raw sled only, no store code: each mutation is three envelopes of 1 200 bytes (about a
 //! `logIncident` at 1M incidents) on a new stream `incident-<n>` with a time-ordered command id
@@ -26,15 +26,15 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 /// A way to lay a mutation's keys out in sled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// Format 1, today's store: `e/{position}` per envelope, `s/{stream}\0{version}` per
-    /// envelope, `c/{command id}` per command.
-    Current,
-    /// Envelopes of a group commit packed into chunks `e/{first position}` of up to
-    /// [`CHUNK_BYTES`], one stream index key per append (`s/{stream}\0{first version}` -> the
-    /// append's positions), and the command index kept.
-    Chunked,
-    /// As `Chunked`, without the command index: the least a durable, indexed write can cost.
-    ChunkedWithoutCommands,
+    /// Format 1, the store's layout before format 2: `e/{position}` per envelope,
+    /// `s/{stream}\0{version}` per envelope, `c/{command id}` per command.
+    Format1,
+    /// Format 2, the store's layout: envelopes of a group commit packed into chunks
+    /// `e/{first position}` of up to [`CHUNK_BYTES`], one stream index key per append
+    /// (`s/{stream}\0{first version}` -> the append's positions), and the command index kept.
+    Format2,
+    /// As `Format2`, without the command index: the least a durable, indexed write can cost.
+    Format2WithoutCommands,
 }
 
 /// Mutations per second of `mutations` `logIncident`-shaped writes in `layout`, group-committed.
@@ -57,7 +57,7 @@ pub fn log_incidents(layout: Layout, mutations: u64) -> BenchResult<f64> {
             let mut positions = Vec::with_capacity(24);
             for version in 1..=EVENTS_PER_MUTATION {
                 position += 1;
-                if layout == Layout::Current {
+                if layout == Layout::Format1 {
                     batch.insert(&event_key(position), envelope.as_slice());
                     batch.insert(
                         [stream.as_slice(), &version.to_be_bytes()].concat(),
@@ -72,13 +72,13 @@ pub fn log_incidents(layout: Layout, mutations: u64) -> BenchResult<f64> {
                     }
                 }
             }
-            if layout != Layout::Current {
+            if layout != Layout::Format1 {
                 batch.insert(
                     [stream.as_slice(), &1_u64.to_be_bytes()].concat(),
                     positions,
                 );
             }
-            if layout != Layout::ChunkedWithoutCommands {
+            if layout != Layout::Format2WithoutCommands {
                 // Time-ordered like the desk's UUIDv7 command ids: an increasing prefix, then
                 // random bits.
                 let mut key = b"c/".to_vec();

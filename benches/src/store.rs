@@ -132,19 +132,19 @@ pub fn run(counts: Counts, mut emit: impl FnMut(&Figure)) -> BenchResult<()> {
     let (mut current, mut chunked, mut ceilings) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
         let n = counts.layout_mutations;
-        current.push(layout::log_incidents(Layout::Current, n)?);
-        chunked.push(layout::log_incidents(Layout::Chunked, n)?);
-        ceilings.push(layout::log_incidents(Layout::ChunkedWithoutCommands, n)?);
+        current.push(layout::log_incidents(Layout::Format1, n)?);
+        chunked.push(layout::log_incidents(Layout::Format2, n)?);
+        ceilings.push(layout::log_incidents(Layout::Format2WithoutCommands, n)?);
     }
     let ceiling = median(ceilings);
     emit(&Figure::new(
-        "raw_sled_layout_log_incident_current",
+        "raw_sled_layout_log_incident_format1",
         "mutations/s",
         median(current),
         ceiling,
     ));
     emit(&Figure::new(
-        "raw_sled_layout_log_incident_chunked",
+        "raw_sled_layout_log_incident_format2",
         "mutations/s",
         median(chunked),
         ceiling,
@@ -312,13 +312,8 @@ pub async fn read_all(events: u64, reps: usize) -> BenchResult<(f64, f64)> {
     let mut ceilings = Vec::new();
     for pass in 0..=reps {
         let start = Instant::now();
-        let mut read = 0u64;
         let mut bytes = 0usize;
-        for entry in db.scan_prefix(b"e/") {
-            let (_, value) = entry?;
-            bytes += value.len();
-            read += 1;
-        }
+        let read = itsm_eventstore::raw::for_each_stored(&db, |_, stored| bytes += stored.len())?;
         if read != events || bytes == 0 {
             return Err(format!("raw iteration saw {read} of {events} events").into());
         }

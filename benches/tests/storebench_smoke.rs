@@ -55,8 +55,8 @@ fn storebench_prints_one_json_figure_per_line_with_a_positive_ratio() {
             "append_durable_c256_command_ids",
             "raw_sled_store_layout_c256",
             "read_all",
-            "raw_sled_layout_log_incident_current",
-            "raw_sled_layout_log_incident_chunked"
+            "raw_sled_layout_log_incident_format1",
+            "raw_sled_layout_log_incident_format2"
         ]
     );
 }

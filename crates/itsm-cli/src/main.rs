@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use itsm_eventstore::{SledConfig, SledStore, StoreError};
+use itsm_eventstore::{SledConfig, SledStore, StoreError, UpgradeEvent};
 use itsm_kernel::Role;
 
 #[derive(Debug, Parser)]
@@ -175,10 +175,38 @@ fn open(data: &PathBuf) -> Result<SledStore, CliError> {
             data.display()
         ))
     })?;
-    SledStore::open(data, &SledConfig::default()).map_err(|error| match error {
-        StoreError::Locked { .. } => CliError::Locked(data.clone()),
-        other => CliError::Store(other),
+    SledStore::open_observed(data, &SledConfig::default(), &mut report_upgrade).map_err(|error| {
+        match error {
+            StoreError::Locked { .. } => CliError::Locked(data.clone()),
+            other => CliError::Store(other),
+        }
     })
+}
+
+/// Tells the operator what a storage-format upgrade of the ledger does while `open` runs it: in
+/// the server's log when `serve` set one up, on stderr otherwise.
+fn report_upgrade(event: UpgradeEvent) {
+    let line = match event {
+        UpgradeEvent::Started { from, to } => format!(
+            "upgrading the ledger's storage from format {from} to {to}: a one-time rewrite of \
+             every event into a new directory beside the old one (needs as much free space again)"
+        ),
+        UpgradeEvent::Copied { events } => format!("upgrade: {events} events copied"),
+        UpgradeEvent::Finished {
+            events,
+            index_entries,
+            commands,
+        } => format!(
+            "ledger storage upgraded: {events} events, {index_entries} stream index entries, \
+             {commands} command ids"
+        ),
+        other => format!("upgrade: {other:?}"),
+    };
+    if tracing::dispatcher::has_been_set() {
+        tracing::info!("{line}");
+    } else {
+        eprintln!("ledgerdesk: {line}");
+    }
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {

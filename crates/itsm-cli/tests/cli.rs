@@ -216,3 +216,58 @@ fn an_empty_ledger_verifies_and_prints_nothing() {
         stdout(&verify)
     );
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `tests/fixtures/format1-ledger` is a demo ledger written by the release before storage
+/// format 2 (`demo --incidents 12 --weeks 1`, then `verify`), and `format1-ledger.export.jsonl`
+/// that release's lossless export of it.
+#[test]
+fn a_ledger_of_the_previous_storage_format_is_upgraded_once_with_every_event_unchanged() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(&fixtures.join("format1-ledger"), &data);
+
+    let verified = ledgerdesk(&data, &["verify"]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    let log = stderr(&verified);
+    assert!(
+        log.contains("upgrading the ledger's storage from format 1 to 2"),
+        "{log}"
+    );
+    assert!(
+        log.contains("ledger storage upgraded: 212 events, 212 stream index entries"),
+        "{log}"
+    );
+    assert!(
+        stdout(&verified).contains("ledger ok: 212 events, 212 index entries"),
+        "{}",
+        stdout(&verified)
+    );
+
+    let export = dir.path().join("export.jsonl");
+    let exported = ledgerdesk(&data, &["export", "--out", export.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let before = std::fs::read_to_string(fixtures.join("format1-ledger.export.jsonl")).unwrap();
+    let after = std::fs::read_to_string(&export).unwrap();
+    assert_eq!(after.lines().count(), 212);
+    assert!(after == before, "the upgraded ledger exports other events");
+    assert!(
+        !stderr(&exported).contains("upgrading"),
+        "upgraded a second time: {}",
+        stderr(&exported)
+    );
+    assert!(!data.join("sled.next").exists() && !data.join("sled.old").exists());
+}

@@ -28,9 +28,11 @@
 //!   calls the blocking `flush()` once, then answers everyone and broadcasts the new
 //!   envelopes. A conflicting request fails alone; an I/O failure fails the whole batch and the
 //!   writer reloads its state from disk.
-//! - **Key layout** in one sled tree (see `keys`): `e/{position}` -> envelope,
-//!   `s/{stream}\0{version}` -> position, `c/{command id}` -> first `Appended`,
-//!   `meta/format` -> format version, big-endian integers so key order is numeric order.
+//! - **Key layout** in one sled tree, format 2 (see `keys`): `E/{first position}` -> a chunk of
+//!   a group commit's consecutive envelopes, `S/{stream}\0{first version}` -> the positions of a
+//!   run of versions, `c/{command id}` -> first `Appended`, `meta/format` -> format version,
+//!   big-endian integers so key order is numeric order. A format-1 ledger (two keys per event)
+//!   is rewritten once at open ([`upgrade`]).
 //! - **Subscriptions** subscribe to the writer's broadcast *before* reading the log, and filter
 //!   by position, so the catch-up -> live switch-over has no gap and no duplicate; a lagging
 //!   subscriber goes back to reading the log.
@@ -45,6 +47,7 @@
 //!   byte for byte, re-checking the chain as it goes; see [`import`].
 
 pub mod append;
+mod chunk;
 pub mod codec;
 pub mod envelope;
 pub mod error;
@@ -54,10 +57,12 @@ pub mod import;
 mod keys;
 mod ledger;
 pub mod memory;
+pub mod raw;
 pub mod sled_store;
 pub mod snapshot;
 pub mod store;
 pub mod subscription;
+pub mod upgrade;
 pub mod verify;
 
 pub use append::{Appended, ExpectedVersion, MAX_PAYLOAD_BYTES, NewEvent};
@@ -70,4 +75,5 @@ pub use sled_store::{SledConfig, SledStore};
 pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::EventStore;
 pub use subscription::Subscription;
+pub use upgrade::UpgradeEvent;
 pub use verify::{Defect, Problem, VerifyReport};

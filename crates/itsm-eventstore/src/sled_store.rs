@@ -24,10 +24,9 @@ use std::thread::JoinHandle;
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::append::{Appended, ExpectedVersion, NewEvent};
+use crate::chunk::{self, ChunkWriter};
 use crate::codec;
-use crate::envelope::{
-    CommandId, Envelope, Metadata, StreamId, decode_checked, decode_stored, encode_stored_into,
-};
+use crate::envelope::{CommandId, Envelope, Metadata, StreamId, decode_checked, decode_stored};
 use crate::error::StoreError;
 use crate::head::{self, HeadRecord};
 use crate::import::{self, ImportError, ImportIndex, Imported, Run};
@@ -36,6 +35,7 @@ use crate::ledger::{self, AppendRequest, Index, Outcome, Tip};
 use crate::snapshot::{self, Snapshot, SnapshotFiles, SnapshotStore};
 use crate::store::EventStore;
 use crate::subscription::{self, LogSource, Published, Subscription};
+use crate::upgrade::{self, UpgradeEvent};
 use crate::verify::{Verifier, VerifyReport};
 
 /// Tuning knobs of [`SledStore`].
@@ -206,7 +206,20 @@ const SLED_DIR: &str = "sled";
 impl SledStore {
     /// Open (or create) the store in `dir`. Fails with [`StoreError::Locked`] while another
     /// process or another handle in this process has it open.
+    ///
+    /// A ledger in format 1 is upgraded to format 2 first (see [`crate::upgrade`]); use
+    /// [`SledStore::open_observed`] to follow that.
     pub fn open(dir: impl AsRef<Path>, config: &SledConfig) -> Result<Self, StoreError> {
+        Self::open_observed(dir, config, &mut |_| {})
+    }
+
+    /// [`SledStore::open`], telling `observe` what an upgrade of the storage format does (a
+    /// rewrite of the whole ledger, once: minutes for millions of events).
+    pub fn open_observed(
+        dir: impl AsRef<Path>,
+        config: &SledConfig,
+        observe: &mut dyn FnMut(UpgradeEvent),
+    ) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(|e| StoreError::storage(&e))?;
         let lock = OpenOptions::new()
@@ -227,7 +240,8 @@ impl SledStore {
         let snapshots = SnapshotFiles::new(dir.join(SNAPSHOT_DIR));
         // A cache: leftovers of a killed save that cannot be removed only take space.
         let _left_for_the_next_open = snapshots.remove_unfinished();
-        let db = open_sled(&dir.join(SLED_DIR), config).map_err(|e| match e {
+        upgrade::settle(dir, SLED_DIR).map_err(|e| StoreError::storage(&e))?;
+        let open_error = |e| match e {
             SledOpenError::StillLocked => StoreError::Locked {
                 path: dir.to_path_buf(),
             },
@@ -235,8 +249,24 @@ impl SledStore {
                 message: format!("the storage engine failed while recovering its log: {message}"),
             },
             SledOpenError::Other(other) => StoreError::storage(&other),
-        })?;
-        check_format(&db)?;
+        };
+        let mut db = open_sled(&dir.join(SLED_DIR), config).map_err(open_error)?;
+        match stored_format(&db)? {
+            keys::FORMAT_VERSION => {}
+            keys::v1::FORMAT_VERSION => {
+                let next = open_sled(&dir.join(upgrade::NEXT_DIR), config).map_err(open_error)?;
+                upgrade::copy_format1(&db, &next, observe)?;
+                drop((next, db));
+                upgrade::switch(dir, SLED_DIR).map_err(|e| StoreError::storage(&e))?;
+                db = open_sled(&dir.join(SLED_DIR), config).map_err(open_error)?;
+            }
+            found => {
+                return Err(StoreError::UnsupportedFormat {
+                    found,
+                    supported: keys::FORMAT_VERSION,
+                });
+            }
+        }
         let (tip, broken) = match load_tip(&db) {
             Ok(tip) => (tip, None),
             // Keep the store readable (and verifiable) but refuse appends.
@@ -381,40 +411,65 @@ impl SledStore {
     ) -> Result<Vec<Envelope>, StoreError> {
         let db = &self.inner.db;
         let head = self.inner.head();
+        let from_version = from_version.max(1);
         let prefix = keys::stream_prefix(stream);
-        let start = keys::stream(stream, from_version.max(1));
+        let malformed = || StoreError::Corrupt {
+            position: 0,
+            reason: format!("stream index entry of {stream} is malformed"),
+        };
+        // The entry holding `from_version` starts at or before it.
+        let start = match db
+            .range(prefix.as_slice()..=keys::stream(stream, from_version).as_slice())
+            .next_back()
+        {
+            Some(entry) => entry.map_err(|e| StoreError::storage(&e))?.0.to_vec(),
+            None => keys::stream(stream, from_version),
+        };
+        let mut events = ChunkReader::new(db);
         let mut out = Vec::new();
         for entry in db.range(start..) {
             let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
             if !key.starts_with(&prefix) {
                 break;
             }
-            let position = keys::u64_value(&value).ok_or_else(|| StoreError::Corrupt {
-                position: 0,
-                reason: format!("stream index entry of {stream} has a malformed value"),
-            })?;
-            if position > head {
-                break;
+            let first = keys::version_suffix(&key).ok_or_else(malformed)?;
+            for (version, position) in (first..).zip(keys::positions(&value).ok_or_else(malformed)?)
+            {
+                if version < from_version {
+                    continue;
+                }
+                if position > head {
+                    return Ok(out);
+                }
+                let expected = out
+                    .last()
+                    .map_or(from_version, |prev: &Envelope| prev.version + 1);
+                if version != expected {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: format!(
+                            "the stream index of {stream} skips from v{} to v{version}",
+                            expected - 1
+                        ),
+                    });
+                }
+                let env = events.read(position, decode_checked)?.ok_or_else(|| {
+                    StoreError::Corrupt {
+                        position,
+                        reason: format!("stream index of {stream} points to a missing event"),
+                    }
+                })??;
+                if env.stream_id != *stream || env.version != version {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: format!(
+                            "the stream index says {stream} v{version}, the event is {} v{}",
+                            env.stream_id, env.version
+                        ),
+                    });
+                }
+                out.push(env);
             }
-            let bytes = db
-                .get(keys::event(position))
-                .map_err(|e| StoreError::storage(&e))?
-                .ok_or_else(|| StoreError::Corrupt {
-                    position,
-                    reason: format!("stream index of {stream} points to a missing event"),
-                })?;
-            let env = decode_checked(position, &bytes)?;
-            let version = keys::version_suffix(&key).unwrap_or(0);
-            if env.stream_id != *stream || env.version != version {
-                return Err(StoreError::Corrupt {
-                    position,
-                    reason: format!(
-                        "the stream index says {stream} v{version}, the event is {} v{}",
-                        env.stream_id, env.version
-                    ),
-                });
-            }
-            out.push(env);
         }
         Ok(out)
     }
@@ -433,11 +488,26 @@ impl SledStore {
                     return verifier.finish();
                 }
             };
-            let Some(position) = keys::event_position(&key) else {
+            let Some(first) = keys::event_position(&key) else {
                 continue;
             };
-            verifier.event(position, decode_stored(position, &value));
+            for frame in chunk::frames(first, &value) {
+                match frame {
+                    Ok((position, _)) if position > head => break,
+                    Ok((position, bytes)) => {
+                        verifier.event(position, decode_stored(position, bytes));
+                    }
+                    Err(e) => {
+                        let position = match &e {
+                            StoreError::Corrupt { position, .. } => *position,
+                            _ => first,
+                        };
+                        verifier.event(position, Err(e));
+                    }
+                }
+            }
         }
+        verifier.log_ends_at(head);
         for entry in db.scan_prefix(keys::STREAM_PREFIX) {
             let (key, value) = match entry {
                 Ok(entry) => entry,
@@ -446,22 +516,61 @@ impl SledStore {
                     return verifier.finish();
                 }
             };
-            let position = keys::u64_value(&value);
-            match (keys::parse_stream(&key), position) {
-                (Some((stream, version)), Some(position)) => {
-                    if position > head {
-                        continue;
-                    }
+            match (keys::parse_stream(&key), keys::positions(&value)) {
+                (Some((stream, first)), Some(positions)) => {
                     let stream = String::from_utf8_lossy(stream);
-                    verifier.index_entry(&stream, version, position);
+                    for (version, position) in (first..).zip(positions) {
+                        if position <= head {
+                            verifier.index_entry(&stream, version, position);
+                        }
+                    }
                 }
-                (_, position) => verifier.malformed_index_entry(
-                    position.unwrap_or(0),
+                (_, positions) => verifier.malformed_index_entry(
+                    positions.and_then(|mut p| p.next()).unwrap_or(0),
                     format!("index key {key:?} or its value cannot be parsed"),
                 ),
             }
         }
         verifier.finish()
+    }
+}
+
+/// Reads envelopes by position through their chunks, keeping the last chunk it fetched (the
+/// events of one append, or of one stream written in one batch, share a chunk).
+struct ChunkReader<'a> {
+    db: &'a sled::Db,
+    chunk: Option<(u64, sled::IVec)>,
+}
+
+impl<'a> ChunkReader<'a> {
+    fn new(db: &'a sled::Db) -> Self {
+        ChunkReader { db, chunk: None }
+    }
+
+    /// `read` applied to the stored bytes at `position`; `None` when no chunk holds it.
+    fn read<T>(
+        &mut self,
+        position: u64,
+        read: impl FnOnce(u64, &[u8]) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        if let Some((first, bytes)) = &self.chunk
+            && let Some(stored) = chunk::frame_at(*first, bytes, position)?
+        {
+            return Ok(Some(read(position, stored)));
+        }
+        self.chunk = match self.db.range(..=keys::event(position)).next_back() {
+            None => None,
+            Some(entry) => {
+                let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+                keys::event_position(&key).map(|first| (first, value))
+            }
+        };
+        match &self.chunk {
+            Some((first, bytes)) => {
+                Ok(chunk::frame_at(*first, bytes, position)?.map(|stored| read(position, stored)))
+            }
+            None => Ok(None),
+        }
     }
 }
 
@@ -484,27 +593,60 @@ impl LogSource for Inner {
         }
         let mut out: Vec<Envelope> =
             Vec::with_capacity(limit.min(usize::try_from(head - from + 1).unwrap_or(limit)));
-        for entry in self
-            .db
-            .range(keys::event(from)..=keys::event(head))
-            .take(limit)
-        {
-            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
-            let position = keys::event_position(&key).unwrap_or(0);
-            let env = decode_checked(position, &value)?;
-            // Each envelope checks its own hash; consecutive ones must also link, so a
-            // rewritten event with a recomputed hash is not served either.
-            if let Some(prev) = out.last()
-                && (env.position != prev.position + 1 || env.prev_hash != prev.hash)
-            {
-                return Err(StoreError::Corrupt {
-                    position,
-                    reason: format!("does not link to position {}", prev.position),
-                });
+        // Start at the chunk holding `from`, which begins at or before it.
+        let start = match self.db.range(..=keys::event(from)).next_back() {
+            Some(entry) => {
+                let (key, _) = entry.map_err(|e| StoreError::storage(&e))?;
+                keys::event_position(&key).unwrap_or(from)
             }
-            out.push(env);
+            None => from,
+        };
+        for entry in self.db.range(keys::event(start)..=keys::event(head)) {
+            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+            let Some(first) = keys::event_position(&key) else {
+                continue;
+            };
+            for frame in chunk::frames(first, &value) {
+                let (position, stored) = frame?;
+                if position < from {
+                    continue;
+                }
+                if position > head || out.len() == limit {
+                    return Ok(out);
+                }
+                let expected = out.last().map_or(from, |prev| prev.position + 1);
+                if position != expected {
+                    return Err(missing(expected));
+                }
+                let env = decode_checked(position, stored)?;
+                // Each envelope checks its own hash; consecutive ones must also link, so a
+                // rewritten event with a recomputed hash is not served either.
+                if let Some(prev) = out.last()
+                    && env.prev_hash != prev.hash
+                {
+                    return Err(StoreError::Corrupt {
+                        position,
+                        reason: format!("does not link to position {}", prev.position),
+                    });
+                }
+                out.push(env);
+            }
         }
-        Ok(out)
+        // The walk ended before the head and the limit: sled's tree lost the rest.
+        match out.last() {
+            Some(last) if out.len() < limit && last.position < head => {
+                Err(missing(last.position + 1))
+            }
+            None => Err(missing(from)),
+            _ => Ok(out),
+        }
+    }
+}
+
+fn missing(position: u64) -> StoreError {
+    StoreError::Corrupt {
+        position,
+        reason: "missing from the log below the committed head".to_owned(),
     }
 }
 
@@ -552,72 +694,76 @@ impl EventStore for SledStore {
     }
 }
 
-fn check_format(db: &sled::Db) -> Result<(), StoreError> {
+/// The format stored in `meta/format`; an empty tree gets the current one. A tree with events
+/// but no format key is none this code wrote.
+fn stored_format(db: &sled::Db) -> Result<u32, StoreError> {
     let stored = db
         .get(keys::FORMAT_KEY)
         .map_err(|e| StoreError::storage(&e))?;
     if let Some(bytes) = stored {
-        let found = <[u8; 4]>::try_from(bytes.as_ref()).map_or(0, u32::from_be_bytes);
-        return if found == keys::FORMAT_VERSION {
-            Ok(())
-        } else {
-            Err(StoreError::UnsupportedFormat {
-                found,
-                supported: keys::FORMAT_VERSION,
-            })
-        };
+        return Ok(<[u8; 4]>::try_from(bytes.as_ref()).map_or(0, u32::from_be_bytes));
     }
-    if last_position(db)? != 0 {
-        return Err(StoreError::UnsupportedFormat {
-            found: 0,
-            supported: keys::FORMAT_VERSION,
-        });
+    let empty = db
+        .iter()
+        .next()
+        .transpose()
+        .map_err(|e| StoreError::storage(&e))?
+        .is_none();
+    if !empty {
+        return Ok(0);
     }
     db.insert(keys::FORMAT_KEY, &keys::FORMAT_VERSION.to_be_bytes())
         .map_err(|e| StoreError::storage(&e))?;
     db.flush().map_err(|e| StoreError::storage(&e))?;
-    Ok(())
+    Ok(keys::FORMAT_VERSION)
 }
 
-/// Position of the last `e/` key (0 when empty).
-fn last_position(db: &sled::Db) -> Result<u64, StoreError> {
+/// The last chunk: its first position and bytes.
+fn last_chunk(db: &sled::Db) -> Result<Option<(u64, sled::IVec)>, StoreError> {
     match db.scan_prefix(keys::EVENT_PREFIX).next_back() {
-        None => Ok(0),
+        None => Ok(None),
         Some(entry) => {
-            let (key, _) = entry.map_err(|e| StoreError::storage(&e))?;
-            keys::event_position(&key).ok_or_else(|| StoreError::Corrupt {
+            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+            let first = keys::event_position(&key).ok_or_else(|| StoreError::Corrupt {
                 position: 0,
                 reason: "malformed event key".to_owned(),
-            })
+            })?;
+            Ok(Some((first, value)))
         }
+    }
+}
+
+/// Position of the last event (0 when empty).
+fn last_position(db: &sled::Db) -> Result<u64, StoreError> {
+    match last_chunk(db)? {
+        None => Ok(0),
+        Some((first, bytes)) => chunk::last_position(first, &bytes),
     }
 }
 
 /// The hash stored at `position`, `None` when the envelope there does not decode.
 fn stored_hash(db: &sled::Db, position: u64) -> Result<Option<crate::envelope::Hash>, StoreError> {
-    let bytes = db
-        .get(keys::event(position))
-        .map_err(|e| StoreError::storage(&e))?;
-    Ok(bytes.and_then(|bytes| decode_stored(position, &bytes).ok().map(|env| env.hash)))
+    let found = ChunkReader::new(db).read(position, |position, bytes| {
+        decode_stored(position, bytes).ok().map(|env| env.hash)
+    })?;
+    Ok(found.flatten())
 }
 
-/// The last envelope's position and hash, from the last `e/` key.
+/// The last envelope's position and hash, from the last chunk.
 fn load_tip(db: &sled::Db) -> Result<Tip, StoreError> {
-    match db.scan_prefix(keys::EVENT_PREFIX).next_back() {
-        None => Ok(Tip::EMPTY),
-        Some(entry) => {
-            let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
-            let position = keys::event_position(&key).ok_or_else(|| StoreError::Corrupt {
-                position: 0,
-                reason: "malformed event key".to_owned(),
-            })?;
-            let env = decode_stored(position, &value)?;
-            Ok(Tip {
-                position,
-                hash: env.hash,
-            })
-        }
-    }
+    let Some((first, bytes)) = last_chunk(db)? else {
+        return Ok(Tip::EMPTY);
+    };
+    let position = chunk::last_position(first, &bytes)?;
+    let stored = chunk::frame_at(first, &bytes, position)?.ok_or_else(|| StoreError::Corrupt {
+        position,
+        reason: "the last chunk ends early".to_owned(),
+    })?;
+    let env = decode_stored(position, stored)?;
+    Ok(Tip {
+        position,
+        hash: env.hash,
+    })
 }
 
 /// The single writer. Owns all writes and the stream-version cache.
@@ -659,11 +805,14 @@ impl Index for WriterIndex<'_> {
         let version = match self.db.scan_prefix(keys::stream_prefix(stream)).next_back() {
             None => 0,
             Some(entry) => {
-                let (key, _) = entry.map_err(|e| StoreError::storage(&e))?;
-                keys::version_suffix(&key).ok_or_else(|| StoreError::Corrupt {
-                    position: 0,
-                    reason: format!("malformed index key of stream {stream}"),
-                })?
+                let (key, value) = entry.map_err(|e| StoreError::storage(&e))?;
+                keys::version_suffix(&key)
+                    .zip(keys::positions(&value).map(Iterator::count))
+                    .map(|(first, count)| first + count as u64 - 1)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        position: 0,
+                        reason: format!("malformed index entry of stream {stream}"),
+                    })?
             }
         };
         self.versions.insert(stream.clone(), version);
@@ -772,13 +921,11 @@ impl Writer {
             });
         }
         let mut batch = sled::Batch::default();
+        let mut chunks = ChunkWriter::default();
         for env in &envelopes {
-            self.scratch.value.clear();
-            encode_stored_into(env, &mut self.scratch.value)?;
-            batch.insert(&keys::event(env.position), self.scratch.value.as_slice());
-            keys::stream_into(&env.stream_id, env.version, &mut self.scratch.key);
-            batch.insert(self.scratch.key.as_slice(), &env.position.to_be_bytes());
+            chunks.push(&mut batch, env)?;
         }
+        chunks.finish(&mut batch);
         for run in &checked.commands {
             self.scratch.value.clear();
             codec::encode_into(&run.appended, &mut self.scratch.value).map_err(StoreError::from)?;
@@ -825,6 +972,7 @@ impl Writer {
         let mut published: Vec<Envelope> = Vec::new();
         let mut answers: Vec<Answer> = Vec::with_capacity(queue.len());
         let mut failure: Option<StoreError> = None;
+        let mut chunks = ChunkWriter::default();
         for (append, reply) in queue.drain(..) {
             let mut index = WriterIndex {
                 db: &self.db,
@@ -840,10 +988,10 @@ impl Writer {
                 }) => {
                     if let Err(e) = stage(
                         &mut batch,
+                        &mut chunks,
                         &mut self.scratch,
                         &envelopes,
-                        &appended,
-                        command_id,
+                        (&appended, command_id),
                     ) {
                         failure.get_or_insert(e);
                     }
@@ -854,6 +1002,7 @@ impl Writer {
             };
             answers.push((reply, answer));
         }
+        chunks.finish(&mut batch);
         if failure.is_none()
             && !published.is_empty()
             && let Err(e) = self.persist(batch)
@@ -947,27 +1096,22 @@ impl Writer {
     }
 }
 
-/// Reusable buffers for building batch entries without a fresh allocation per key.
+/// A reusable buffer for encoding command-index values without a fresh allocation each.
 #[derive(Default)]
 struct Scratch {
-    key: Vec<u8>,
     value: Vec<u8>,
 }
 
-/// Put one append's keys into the batch.
+/// Put one append's envelopes and its command-index entry into the batch.
 fn stage(
     batch: &mut sled::Batch,
+    chunks: &mut ChunkWriter,
     scratch: &mut Scratch,
     envelopes: &[Envelope],
-    appended: &Appended,
-    command_id: Option<CommandId>,
+    (appended, command_id): (&Appended, Option<CommandId>),
 ) -> Result<(), StoreError> {
     for env in envelopes {
-        scratch.value.clear();
-        encode_stored_into(env, &mut scratch.value)?;
-        batch.insert(&keys::event(env.position), scratch.value.as_slice());
-        keys::stream_into(&env.stream_id, env.version, &mut scratch.key);
-        batch.insert(scratch.key.as_slice(), &env.position.to_be_bytes());
+        chunks.push(batch, env)?;
     }
     if let Some(id) = command_id {
         scratch.value.clear();

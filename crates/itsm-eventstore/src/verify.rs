@@ -179,6 +179,21 @@ impl Verifier {
         self.head_hash = env.hash;
     }
 
+    /// The log walk is over and the committed head is `head`: positions up to it that the walk
+    /// did not reach are missing.
+    pub fn log_ends_at(&mut self, head: u64) {
+        if self.next <= head {
+            self.problem(
+                self.next,
+                Defect::Missing {
+                    count: head - self.next + 1,
+                },
+            );
+            self.next = head + 1;
+            self.prev = None;
+        }
+    }
+
     /// Feed one stream index entry (any order).
     pub fn index_entry(&mut self, stream: &str, version: u64, position: u64) {
         self.index_entries += 1;

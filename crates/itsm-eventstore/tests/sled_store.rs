@@ -5,25 +5,20 @@ mod conformance;
 
 use conformance::{cmd, events, meta, one, stream};
 use itsm_eventstore::{
-    Defect, Envelope, EventStore, ExpectedVersion, SledConfig, SledStore, SnapshotStore, StoreError,
+    Defect, Envelope, EventStore, ExpectedVersion, SledConfig, SledStore, SnapshotStore,
+    StoreError, StreamId, raw,
 };
 
-/// sled's own directory inside the store directory and the key layout (format 1): tests
-/// corrupt data through the sled API the way a disk or an operator could.
+/// sled's own directory inside the store directory: tests corrupt data through the sled API
+/// the way a disk or an operator could, with `itsm_eventstore::raw` for the key layout.
 const SLED_DIR: &str = "sled";
 
-fn event_key(position: u64) -> Vec<u8> {
-    let mut k = b"e/".to_vec();
-    k.extend_from_slice(&position.to_be_bytes());
-    k
+fn stored(db: &sled::Db, position: u64) -> Vec<u8> {
+    raw::envelope_bytes(db, position).unwrap().unwrap()
 }
 
-fn index_key(stream: &str, version: u64) -> Vec<u8> {
-    let mut k = b"s/".to_vec();
-    k.extend_from_slice(stream.as_bytes());
-    k.push(0);
-    k.extend_from_slice(&version.to_be_bytes());
-    k
+fn stream_id(name: &str) -> StreamId {
+    StreamId::new(name).unwrap()
 }
 
 fn config() -> SledConfig {
@@ -177,10 +172,10 @@ async fn verify_finds_a_changed_payload_byte() {
     let dir = tempfile::tempdir().unwrap();
     ten_events(&dir).await;
     with_raw_tree(&dir, |db| {
-        let mut bytes = db.get(event_key(6)).unwrap().unwrap().to_vec();
+        let mut bytes = stored(db, 6);
         let at = bytes.windows(32).position(|w| w == [0xAB; 32]).unwrap();
         bytes[at + 5] ^= 0x01;
-        db.insert(event_key(6), bytes).unwrap();
+        raw::set_envelope_bytes(db, 6, &bytes).unwrap();
     });
     let report = verify(&dir).await;
     assert_eq!(report.first_bad_position(), Some(6));
@@ -193,20 +188,20 @@ async fn verify_finds_a_rewritten_event_by_the_broken_link_after_it() {
     let before = ten_events(&dir).await;
     // Change event 4 and give it a matching hash: only the link from 5 can tell.
     with_raw_tree(&dir, |db| {
-        let mut bytes = db.get(event_key(4)).unwrap().unwrap().to_vec();
+        let mut bytes = stored(db, 4);
         let at = bytes.windows(32).position(|w| w == [0xAB; 32]).unwrap();
         bytes[at] = 0xCD;
-        db.insert(event_key(4), bytes).unwrap();
+        raw::set_envelope_bytes(db, 4, &bytes).unwrap();
     });
     let mut changed = before[3].clone();
     changed.payload[0] = 0xCD;
     let new_hash = changed.compute_hash();
     with_raw_tree(&dir, |db| {
-        let mut bytes = db.get(event_key(4)).unwrap().unwrap().to_vec();
+        let mut bytes = stored(db, 4);
         // The stored hash is the last field: 32 raw bytes.
         let len = bytes.len();
         bytes[len - 32..].copy_from_slice(&new_hash.0);
-        db.insert(event_key(4), bytes).unwrap();
+        raw::set_envelope_bytes(db, 4, &bytes).unwrap();
     });
     let report = verify(&dir).await;
     assert_eq!(report.first_bad_position(), Some(5), "{report:?}");
@@ -221,7 +216,7 @@ async fn verify_finds_a_removed_event() {
     let dir = tempfile::tempdir().unwrap();
     ten_events(&dir).await;
     with_raw_tree(&dir, |db| {
-        db.remove(event_key(3)).unwrap();
+        raw::remove_envelope(db, 3).unwrap();
     });
     let report = verify(&dir).await;
     assert_eq!(report.first_bad_position(), Some(3));
@@ -236,7 +231,7 @@ async fn verify_finds_undecodable_bytes() {
     let dir = tempfile::tempdir().unwrap();
     ten_events(&dir).await;
     with_raw_tree(&dir, |db| {
-        db.insert(event_key(8), &[0xFF, 0xFF, 0xFF][..]).unwrap();
+        raw::set_envelope_bytes(db, 8, &[0xFF, 0xFF, 0xFF]).unwrap();
     });
     let report = verify(&dir).await;
     assert_eq!(report.first_bad_position(), Some(8));
@@ -252,7 +247,7 @@ async fn verify_finds_a_missing_index_entry() {
     ten_events(&dir).await;
     with_raw_tree(&dir, |db| {
         // Stream "a" version 4 is position 7.
-        db.remove(index_key("a", 4)).unwrap();
+        raw::remove_index_entry(db, &stream_id("a"), 4).unwrap();
     });
     let report = verify(&dir).await;
     assert_eq!(report.first_bad_position(), Some(7));
@@ -271,7 +266,7 @@ async fn verify_finds_an_index_entry_pointing_elsewhere() {
     ten_events(&dir).await;
     with_raw_tree(&dir, |db| {
         // Stream "b" version 3 is position 6; point it at 2.
-        db.insert(index_key("b", 3), &2u64.to_be_bytes()).unwrap();
+        raw::set_index_entry(db, &stream_id("b"), 3, 2).unwrap();
     });
     let report = verify(&dir).await;
     assert_eq!(report.first_bad_position(), Some(6));
@@ -290,8 +285,7 @@ async fn verify_finds_a_dangling_index_entry() {
     let dir = tempfile::tempdir().unwrap();
     ten_events(&dir).await;
     with_raw_tree(&dir, |db| {
-        db.insert(index_key("ghost", 1), &9u64.to_be_bytes())
-            .unwrap();
+        raw::set_index_entry(db, &stream_id("ghost"), 1, 9).unwrap();
     });
     let report = verify(&dir).await;
     assert_eq!(report.first_bad_position(), Some(9));
@@ -309,7 +303,7 @@ async fn a_corrupt_last_event_keeps_the_store_readable_but_refuses_appends() {
     let dir = tempfile::tempdir().unwrap();
     let before = ten_events(&dir).await;
     with_raw_tree(&dir, |db| {
-        db.insert(event_key(10), &[1u8, 2, 3][..]).unwrap();
+        raw::set_envelope_bytes(db, 10, &[1u8, 2, 3]).unwrap();
     });
     let store = open(&dir);
     assert_eq!(store.read_all(1, 9).await.unwrap(), before[..9]);
@@ -334,7 +328,7 @@ async fn a_directory_with_another_format_is_refused() {
         SledStore::open(dir.path(), &config()).unwrap_err(),
         StoreError::UnsupportedFormat {
             found: 99,
-            supported: 1
+            supported: 2
         }
     );
 }
