@@ -191,7 +191,7 @@ fn report_upgrade(event: UpgradeEvent) {
             "upgrading the ledger's storage from format {from} to {to}: a one-time rewrite of \
              every event into a new directory beside the old one (needs as much free space again)"
         ),
-        UpgradeEvent::Copied { events } => format!("upgrade: {events} events copied"),
+        UpgradeEvent::Progress { part, done } => format!("upgrade: {done} {part} copied"),
         UpgradeEvent::Finished {
             events,
             index_entries,

@@ -75,5 +75,5 @@ pub use sled_store::{SledConfig, SledStore};
 pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::EventStore;
 pub use subscription::Subscription;
-pub use upgrade::UpgradeEvent;
+pub use upgrade::{UpgradeEvent, UpgradePart};
 pub use verify::{Defect, Problem, VerifyReport};

@@ -32,8 +32,9 @@ const OLD_DIR: &str = "sled.old";
 
 /// Envelope bytes staged per sled batch while copying.
 const BATCH_BYTES: usize = 8 * 1024 * 1024;
-/// Versions of one stream per index key the upgrade writes (8 KiB of positions).
-const RUN_VERSIONS: usize = 1024;
+/// Versions of one stream per index key the upgrade writes (2 KiB of positions: sled leaves of
+/// such values stay far below its blob threshold, see `chunk::CHUNK_BYTES`).
+const RUN_VERSIONS: usize = 256;
 /// How often the upgrade reports its progress, in events.
 const REPORT_EVERY: u64 = 1_000_000;
 
@@ -43,14 +44,51 @@ const REPORT_EVERY: u64 = 1_000_000;
 pub enum UpgradeEvent {
     /// A ledger in format `from` is being rewritten to format `to`.
     Started { from: u32, to: u32 },
-    /// Envelopes copied so far.
-    Copied { events: u64 },
+    /// Another [`REPORT_EVERY`] entries of `part` copied (`done` in all so far).
+    Progress { part: UpgradePart, done: u64 },
     /// The rewrite is complete and has replaced the old directory.
     Finished {
         events: u64,
         index_entries: u64,
         commands: u64,
     },
+}
+
+/// What an upgrade copies, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradePart {
+    Envelopes,
+    StreamIndex,
+    CommandIndex,
+}
+
+impl std::fmt::Display for UpgradePart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UpgradePart::Envelopes => "events",
+            UpgradePart::StreamIndex => "stream index entries",
+            UpgradePart::CommandIndex => "command ids",
+        })
+    }
+}
+
+/// Counts what a part copied and reports every [`REPORT_EVERY`].
+struct Progress<'a> {
+    part: UpgradePart,
+    done: u64,
+    observe: &'a mut dyn FnMut(UpgradeEvent),
+}
+
+impl Progress<'_> {
+    fn one(&mut self) {
+        self.done += 1;
+        if self.done.is_multiple_of(REPORT_EVERY) {
+            (self.observe)(UpgradeEvent::Progress {
+                part: self.part,
+                done: self.done,
+            });
+        }
+    }
 }
 
 /// Finishes or discards an upgrade that a crash interrupted (see the module docs).
@@ -97,14 +135,23 @@ pub(crate) fn copy_format1(
         from: v1::FORMAT_VERSION,
         to: keys::FORMAT_VERSION,
     });
-    let events = copy_envelopes(old, new, observe)?;
-    let index_entries = copy_stream_index(old, new)?;
-    let commands = copy_prefix(old, new, keys::COMMAND_PREFIX)?;
+    let events = copy_envelopes(old, new, &mut progress(UpgradePart::Envelopes, observe))?;
+    let index_entries =
+        copy_stream_index(old, new, &mut progress(UpgradePart::StreamIndex, observe))?;
+    let commands = copy_entries(
+        old.scan_prefix(keys::COMMAND_PREFIX),
+        new,
+        &mut progress(UpgradePart::CommandIndex, observe),
+    )?;
     for name in old.tree_names() {
         if name != old.name() {
             let from = old.open_tree(&name).map_err(storage)?;
             let to = new.open_tree(&name).map_err(storage)?;
-            copy_tree(&from, &to)?;
+            copy_entries(
+                from.iter(),
+                &to,
+                &mut progress(UpgradePart::CommandIndex, &mut |_| {}),
+            )?;
         }
     }
     new.insert(keys::FORMAT_KEY, &keys::FORMAT_VERSION.to_be_bytes())
@@ -123,15 +170,22 @@ fn storage(e: sled::Error) -> StoreError {
     StoreError::storage(&e)
 }
 
+fn progress(part: UpgradePart, observe: &mut dyn FnMut(UpgradeEvent)) -> Progress<'_> {
+    Progress {
+        part,
+        done: 0,
+        observe,
+    }
+}
+
 fn copy_envelopes(
     old: &sled::Db,
     new: &sled::Db,
-    observe: &mut dyn FnMut(UpgradeEvent),
+    progress: &mut Progress<'_>,
 ) -> Result<u64, StoreError> {
     let mut chunks = ChunkWriter::default();
     let mut batch = sled::Batch::default();
     let mut staged = 0;
-    let mut events = 0;
     for entry in old.scan_prefix(v1::EVENT_PREFIX) {
         let (key, value) = entry.map_err(storage)?;
         let position = v1::event_position(&key).ok_or_else(|| StoreError::Corrupt {
@@ -140,29 +194,29 @@ fn copy_envelopes(
         })?;
         chunks.push_bytes(&mut batch, position, &value)?;
         staged += value.len();
-        events += 1;
+        progress.one();
         if staged >= BATCH_BYTES {
             chunks.finish(&mut batch);
             new.apply_batch(std::mem::take(&mut batch))
                 .map_err(storage)?;
             staged = 0;
         }
-        if events % REPORT_EVERY == 0 {
-            observe(UpgradeEvent::Copied { events });
-        }
     }
     chunks.finish(&mut batch);
     new.apply_batch(batch).map_err(storage)?;
-    Ok(events)
+    Ok(progress.done)
 }
 
 /// Regroups format 1's `s/{stream}\0{version}` -> position keys into runs of consecutive
 /// versions (at most [`RUN_VERSIONS`] per key).
-fn copy_stream_index(old: &sled::Db, new: &sled::Db) -> Result<u64, StoreError> {
+fn copy_stream_index(
+    old: &sled::Db,
+    new: &sled::Db,
+    progress: &mut Progress<'_>,
+) -> Result<u64, StoreError> {
     let mut batch = sled::Batch::default();
     let mut staged = 0;
     let mut run: Option<(Vec<u8>, u64, Vec<u8>)> = None;
-    let mut entries = 0;
     let close = |run: (Vec<u8>, u64, Vec<u8>), batch: &mut sled::Batch| {
         let (stream, first, positions) = run;
         let mut key = keys::STREAM_PREFIX.to_vec();
@@ -180,7 +234,7 @@ fn copy_stream_index(old: &sled::Db, new: &sled::Db) -> Result<u64, StoreError> 
         let (stream, version) = v1::parse_stream(&key).ok_or_else(malformed)?;
         let position: [u8; 8] = value.as_ref().try_into().map_err(|_| malformed())?;
         StreamId::new(String::from_utf8_lossy(stream)).map_err(|_| malformed())?;
-        entries += 1;
+        progress.one();
         let continues = run.as_ref().is_some_and(|(s, first, positions)| {
             s == stream
                 && *first + (positions.len() / 8) as u64 == version
@@ -206,26 +260,21 @@ fn copy_stream_index(old: &sled::Db, new: &sled::Db) -> Result<u64, StoreError> 
         close(done, &mut batch);
     }
     new.apply_batch(batch).map_err(storage)?;
-    Ok(entries)
+    Ok(progress.done)
 }
 
-/// Copies every key under `prefix` as it is.
-fn copy_prefix(old: &sled::Db, new: &sled::Db, prefix: &[u8]) -> Result<u64, StoreError> {
-    copy_entries(old.scan_prefix(prefix), new)
-}
-
-fn copy_tree(old: &sled::Tree, new: &sled::Tree) -> Result<u64, StoreError> {
-    copy_entries(old.iter(), new)
-}
-
-fn copy_entries(entries: sled::Iter, new: &sled::Tree) -> Result<u64, StoreError> {
+/// Copies the entries as they are.
+fn copy_entries(
+    entries: sled::Iter,
+    new: &sled::Tree,
+    progress: &mut Progress<'_>,
+) -> Result<u64, StoreError> {
     let mut batch = sled::Batch::default();
     let mut staged = 0;
-    let mut copied = 0;
     for entry in entries {
         let (key, value) = entry.map_err(storage)?;
         staged += key.len() + value.len();
-        copied += 1;
+        progress.one();
         batch.insert(key, value);
         if staged >= BATCH_BYTES {
             new.apply_batch(std::mem::take(&mut batch))
@@ -234,7 +283,7 @@ fn copy_entries(entries: sled::Iter, new: &sled::Tree) -> Result<u64, StoreError
         }
     }
     new.apply_batch(batch).map_err(storage)?;
-    Ok(copied)
+    Ok(progress.done)
 }
 
 #[cfg(test)]
