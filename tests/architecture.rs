@@ -224,6 +224,10 @@ fn the_event_store_knows_nothing_of_itil() {
         return;
     };
     for (dep, kind) in &store.deps {
+        // The test harness crate knows no domain either (golden bytes, a directory copy).
+        if dep == "itsm-testkit" && kind == "dev" {
+            continue;
+        }
         assert!(
             !dep.starts_with("itsm-"),
             "itsm-eventstore depends on {dep} ({kind}); it stores envelopes and must not know the domain"

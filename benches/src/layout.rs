@@ -20,8 +20,9 @@ pub const ENVELOPE_BYTES: usize = 1_200;
 pub const EVENTS_PER_MUTATION: u64 = 3;
 /// Mutations per group commit.
 pub const GROUP: u64 = 64;
-/// Largest value of a chunk of consecutive envelopes.
-pub const CHUNK_BYTES: usize = 64 * 1024;
+/// Largest value of a chunk of consecutive envelopes (the store's, see its `chunk` module: larger
+/// chunks make sled write leaves as blob files its cache never pages out).
+pub const CHUNK_BYTES: usize = 7 * 1024;
 
 /// A way to lay a mutation's keys out in sled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +31,8 @@ pub enum Layout {
     /// `s/{stream}\0{version}` per envelope, `c/{command id}` per command.
     Format1,
     /// Format 2, the store's layout: envelopes of a group commit packed into chunks
-    /// `e/{first position}` of up to [`CHUNK_BYTES`], one stream index key per append
-    /// (`s/{stream}\0{first version}` -> the append's positions), and the command index kept.
+    /// `E/{first position}` of up to [`CHUNK_BYTES`], one stream index key per append
+    /// (`S/{stream}\0{first version}` -> the append's positions), and the command index kept.
     Format2,
     /// As `Format2`, without the command index: the least a durable, indexed write can cost.
     Format2WithoutCommands,
@@ -64,12 +65,12 @@ pub fn log_incidents(layout: Layout, mutations: u64) -> BenchResult<f64> {
                         &position.to_be_bytes(),
                     );
                 } else {
+                    if !chunk.is_empty() && chunk.len() + envelope.len() > CHUNK_BYTES {
+                        batch.insert(&event_key(chunk_first), std::mem::take(&mut chunk));
+                        chunk_first = position;
+                    }
                     chunk.extend_from_slice(&envelope);
                     positions.extend_from_slice(&position.to_be_bytes());
-                    if chunk.len() >= CHUNK_BYTES {
-                        batch.insert(&event_key(chunk_first), std::mem::take(&mut chunk));
-                        chunk_first = position + 1;
-                    }
                 }
             }
             if layout != Layout::Format1 {

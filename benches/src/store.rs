@@ -178,9 +178,10 @@ pub fn raw_c1(events: u64) -> BenchResult<f64> {
     Ok(per_second(events, start.elapsed()))
 }
 
-/// Not a store figure: raw sled writing the store's keys for one event (event key and stream
-/// index key in one atomic batch) with a flush per event. An atomic batch costs sled more than
-/// a plain insert, so this is the most `append_durable_c1` can reach with this layout.
+/// Not a store figure: raw sled writing the store's keys for a one-event append (a chunk key and
+/// a stream index key in one atomic batch, in format 2 as in format 1) with a flush per event.
+/// An atomic batch costs sled more than a plain insert, so this is the most
+/// `append_durable_c1` can reach with this layout.
 pub fn raw_c1_store_layout(events: u64) -> BenchResult<f64> {
     let raw_dir = tempfile::tempdir()?;
     let db = raw_sled(raw_dir.path())?;
@@ -245,9 +246,10 @@ pub fn raw_c256(rounds: u64) -> BenchResult<f64> {
     Ok(per_second(CONCURRENCY * rounds, start.elapsed()))
 }
 
-/// Not a store figure: raw sled writing the store's key layout (event key plus a stream index
-/// key spread over 256 streams, batches of 256, one flush each). Its ratio to the one-key
-/// ceiling is the most `append_durable_c256` can reach with this layout.
+/// Not a store figure: raw sled writing format 1's key layout (an event key plus a stream index
+/// key per event, spread over 256 streams, batches of 256, one flush each): the most
+/// `append_durable_c256` could reach before format 2, which packs a batch's envelopes into a
+/// few chunk keys and so passes it.
 pub fn raw_c256_store_layout(rounds: u64) -> BenchResult<f64> {
     let raw_dir = tempfile::tempdir()?;
     let db = raw_sled(raw_dir.path())?;

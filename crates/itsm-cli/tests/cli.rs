@@ -217,19 +217,6 @@ fn an_empty_ledger_verifies_and_prints_nothing() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// `tests/fixtures/format1-ledger` is a demo ledger written by the release before storage
 /// format 2 (`demo --incidents 12 --weeks 1`, then `verify`), and `format1-ledger.export.jsonl`
 /// that release's lossless export of it.
@@ -238,7 +225,7 @@ fn a_ledger_of_the_previous_storage_format_is_upgraded_once_with_every_event_unc
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    copy_dir(&fixtures.join("format1-ledger"), &data);
+    itsm_testkit::copy_dir(&fixtures.join("format1-ledger"), &data);
 
     let verified = ledgerdesk(&data, &["verify"]);
     assert!(verified.status.success(), "{}", stderr(&verified));

@@ -67,19 +67,6 @@ async fn ledger(dir: &Path, batches: u64) -> Vec<Envelope> {
     all
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// What opening a damaged copy gave: refused (with the error), or the ledger it holds.
 enum Outcome {
     Refused(StoreError),
@@ -173,7 +160,7 @@ async fn flipped_bytes_in_the_log_are_refused_or_harmless_never_a_shorter_ledger
     for step in 0..steps {
         let offset = len * step / steps + step % 7;
         let copy = tempfile::tempdir().unwrap();
-        copy_dir(base.path(), copy.path());
+        itsm_testkit::copy_dir(base.path(), copy.path());
         let file = copy.path().join(SLED_DIR).join("db");
         let mut bytes = std::fs::read(&file).unwrap();
         let at = usize::try_from(offset).unwrap();
@@ -212,7 +199,7 @@ async fn a_truncated_log_is_refused_at_the_first_missing_position() {
     let len = std::fs::metadata(&db).unwrap().len();
     for keep in [0, len / 4, len / 2, len * 3 / 4, len - 4096, len - 1] {
         let copy = tempfile::tempdir().unwrap();
-        copy_dir(base.path(), copy.path());
+        itsm_testkit::copy_dir(base.path(), copy.path());
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(copy.path().join(SLED_DIR).join("db"))

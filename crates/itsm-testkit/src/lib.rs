@@ -1,5 +1,6 @@
-//! Test-only helpers for the domain crates: the golden-fixture check that pins the stored bytes
-//! of events and of the values they embed.
+//! Test-only helpers: the golden-fixture check that pins the stored bytes of events and of the
+//! values they embed (the domain crates), and a directory copy for tests that damage or upgrade
+//! a copy of a ledger on disk (the event store, the CLI).
 //!
 //! Architecture invariant: this crate is a `[dev-dependencies]` entry only. It reads and writes
 //! files, so no production crate may depend on it (`tests/architecture.rs` checks that).
@@ -21,6 +22,20 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// Copies the directory `from` with everything in it to `to` (created if missing).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("the target directory");
+    for entry in std::fs::read_dir(from).expect("a directory to copy") {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("a file copied");
+        }
+    }
+}
 
 /// The extension of a golden fixture.
 const EXTENSION: &str = "bin";
