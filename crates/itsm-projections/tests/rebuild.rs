@@ -532,7 +532,7 @@ proptest! {
         let (live, rebuilt) = runtime.block_on(async {
             {
                 let store = Arc::new(SledStore::open(dir.path(), &config).expect("opens"));
-                let runner = ProjectionRunner::start(Arc::clone(&store), RunnerConfig { snapshot_every: every })
+                let runner = ProjectionRunner::start(Arc::clone(&store), RunnerConfig { snapshot_every: every, snapshot_cost_factor: 0 })
                     .await
                     .expect("starts");
                 append_to(&store, &all[..half]).await;
@@ -540,7 +540,7 @@ proptest! {
                 runner.stop().await;
             }
             let store = Arc::new(SledStore::open(dir.path(), &config).expect("reopens"));
-            let runner = ProjectionRunner::start(Arc::clone(&store), RunnerConfig { snapshot_every: every })
+            let runner = ProjectionRunner::start(Arc::clone(&store), RunnerConfig { snapshot_every: every, snapshot_cost_factor: 0 })
                 .await
                 .expect("restarts");
             append_to(&store, &all[half..]).await;

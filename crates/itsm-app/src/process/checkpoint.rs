@@ -171,14 +171,6 @@ impl From<CauseRecord> for Cause {
     }
 }
 
-/// Whether to save a checkpoint now: `every` applied events after the last one once the manager
-/// has caught up with the ledger's head; while catching up on a long replay only when the
-/// events since the last one are at least half the position (roughly doubling positions), as
-/// the projection runner does, so a replay does not encode a checkpoint every `every` events.
-pub(crate) fn checkpoint_due(every: u64, since: u64, position: u64, head: u64) -> bool {
-    every > 0 && since >= every && (position >= head || since >= position / 2)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,14 +222,5 @@ mod tests {
         reader.finish().expect("nothing left");
         let mut writer = Writer::new("m", 1).expect("header");
         assert!(writer.seq(3, [1_u64, 2]).is_err(), "announced 3, had 2");
-    }
-
-    #[test]
-    fn checkpoints_are_due_every_n_events_live_and_at_doubling_positions_while_replaying() {
-        assert!(!checkpoint_due(100, 99, 1_000, 1_000));
-        assert!(checkpoint_due(100, 100, 1_000, 1_000));
-        assert!(!checkpoint_due(0, 1_000, 1_000, 1_000), "0 turns them off");
-        assert!(!checkpoint_due(100, 100, 10_000, 1_000_000));
-        assert!(checkpoint_due(100, 5_000, 10_000, 1_000_000));
     }
 }

@@ -7,8 +7,9 @@
 //! truth, so a restart still recovers every deadline). It acts only once it has caught up with
 //! the ledger head seen at start, then waits for the next deadline (on the [`Clock`] port) or
 //! the next event, whichever comes first. It saves a checkpoint every
-//! [`ProcessConfig::checkpoint_every`] applied events (while catching up only at roughly
-//! doubling positions, as the projection runner does) and when stopped with
+//! [`ProcessConfig::checkpoint_every`] applied events, paced as the projection runner's snapshots
+//! are ([`SnapshotPace`]: while catching up only at roughly doubling positions, live no more
+//! often than twenty times a save's cost), and when stopped with
 //! [`ProcessHandle::stop`]. Every command carries `Actor::Automation`, the triggering envelope's
 //! command id as causation id, its correlation id, and a command id derived from the triggering
 //! facts, so a restart that sends a command again never duplicates an event.
@@ -26,6 +27,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use itsm_eventstore::{CodecError, Envelope, EventStore, SnapshotStore, Subscription};
 use itsm_incident::{Incident, IncidentCommand, LinkTarget};
 use itsm_kernel::Actor;
+use itsm_projections::runner::SnapshotPace;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -53,6 +55,9 @@ pub struct ProcessConfig {
     pub retry_after: TimeDelta,
     /// Save a checkpoint after this many applied events (0: only at a clean stop).
     pub checkpoint_every: u64,
+    /// Live, a checkpoint also waits this many times the last one's cost after it (0: by count
+    /// alone); see [`SnapshotPace`].
+    pub checkpoint_cost_factor: u32,
 }
 
 impl Default for ProcessConfig {
@@ -64,6 +69,7 @@ impl Default for ProcessConfig {
             auto_close_after: TimeDelta::days(3),
             retry_after: TimeDelta::seconds(30),
             checkpoint_every: 50_000,
+            checkpoint_cost_factor: SnapshotPace::COST_FACTOR,
         }
     }
 }
@@ -119,7 +125,7 @@ impl ProcessManagers {
                 status,
                 stop: stopping.clone(),
                 recovered_to,
-                every: config.checkpoint_every,
+                pace: SnapshotPace::new(config.checkpoint_every, config.checkpoint_cost_factor),
             };
             handle.tasks.push((name, tokio::spawn(run(setup))));
             handle.statuses.push(receiver);
@@ -257,7 +263,7 @@ struct Setup<S> {
     stop: watch::Receiver<bool>,
     /// The ledger head when the managers started.
     recovered_to: u64,
-    every: u64,
+    pace: SnapshotPace,
 }
 
 impl<S: EventStore + SnapshotStore> Setup<S> {
@@ -318,8 +324,7 @@ impl<S: EventStore + SnapshotStore> Setup<S> {
             current,
             recovered_to: self.recovered_to,
             batch: 0,
-            every: self.every,
-            since_checkpoint: 0,
+            pace: self.pace.clone(),
             started: Instant::now(),
             caught_up: false,
         }
@@ -340,9 +345,9 @@ struct Feed<S> {
     recovered_to: u64,
     /// Envelopes applied since due actions last had a turn.
     batch: usize,
-    /// Save a checkpoint every this many applied envelopes (0: only at a clean stop).
-    every: u64,
-    since_checkpoint: u64,
+    /// When to save a checkpoint: every `ProcessConfig::checkpoint_every` applied envelopes (0:
+    /// only at a clean stop), paced by its cost.
+    pace: SnapshotPace,
     /// For the log line when it first caught up.
     started: Instant,
     caught_up: bool,
@@ -434,7 +439,7 @@ impl<S: EventStore + SnapshotStore> Feed<S> {
     fn received(&mut self, envelope: Envelope) -> Next {
         self.current.position = envelope.position;
         self.current.applied += 1;
-        self.since_checkpoint += 1;
+        self.pace.applied();
         Next::Envelope(envelope)
     }
 
@@ -462,30 +467,36 @@ impl<S: EventStore + SnapshotStore> Feed<S> {
         position: u64,
         encode: impl FnOnce(u64) -> Result<Vec<u8>, CodecError>,
     ) {
-        let due = checkpoint::checkpoint_due(
-            self.every,
-            self.since_checkpoint,
-            self.current.position,
-            self.store.head(),
-        );
-        if due {
+        if self
+            .pace
+            .due(self.current.position, self.store.head(), Instant::now())
+        {
             self.checkpoint(position, encode).await;
         }
     }
 
-    /// Saves a checkpoint at `position` (unless it is the one saved or restored last). Best
-    /// effort: a checkpoint is a cache; a failure is logged and the next start replays more.
+    /// Saves a checkpoint at `position` (unless it is the one saved or restored last), and
+    /// tells the pace what it cost. Best effort: a checkpoint is a cache; a failure is logged
+    /// and the next start replays more.
     async fn checkpoint(
         &mut self,
         position: u64,
         encode: impl FnOnce(u64) -> Result<Vec<u8>, CodecError>,
     ) {
-        self.since_checkpoint = 0;
-        if position == self.current.checkpointed {
-            return;
-        }
-        let manager = self.manager;
         let started = Instant::now();
+        if position != self.current.checkpointed {
+            self.save(position, encode, started).await;
+        }
+        self.pace.saved(started, Instant::now());
+    }
+
+    async fn save(
+        &mut self,
+        position: u64,
+        encode: impl FnOnce(u64) -> Result<Vec<u8>, CodecError>,
+        started: Instant,
+    ) {
+        let manager = self.manager;
         let bytes = match encode(position) {
             Ok(bytes) => bytes,
             Err(error) => {
