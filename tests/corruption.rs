@@ -23,19 +23,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the copy");
-    for entry in std::fs::read_dir(from).expect("read the data directory") {
-        let entry = entry.expect("a directory entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy a file");
-        }
-    }
-}
-
 /// A demo ledger in a temporary directory and the line `verify` printed for it.
 fn demo_ledger() -> (tempfile::TempDir, PathBuf, String) {
     let root = tempfile::tempdir().expect("a temporary directory");
@@ -166,7 +153,7 @@ fn flipped_bytes_in_the_log_are_refused_with_a_message_or_leave_the_ledger_whole
     for step in 0..steps {
         let offset = len * step / steps + 3 * step;
         let copy = tempfile::tempdir().expect("a copy");
-        copy_dir(&data, copy.path());
+        itsm_testkit::copy_dir(&data, copy.path());
         flip(&copy.path().join("sled").join("db"), offset);
         let what = format!("byte {offset} of {len} in sled/db flipped");
         if let Verdict::Refused(message) = verdict(copy.path(), &original, &what) {
@@ -194,7 +181,7 @@ fn a_cut_log_is_refused_with_a_message_and_never_served_shorter() {
     let len = std::fs::metadata(&db).expect("sled/db").len();
     for keep in [0, len / 3, len * 2 / 3, len - 1] {
         let copy = tempfile::tempdir().expect("a copy");
-        copy_dir(&data, copy.path());
+        itsm_testkit::copy_dir(&data, copy.path());
         cut(&copy.path().join("sled").join("db"), keep);
         let what = format!("sled/db cut to {keep} of {len} bytes");
         match verdict(copy.path(), &original, &what) {
@@ -210,7 +197,7 @@ fn a_cut_log_is_refused_with_a_message_and_never_served_shorter() {
     }
     // Cut to nothing: never an empty ledger that verifies.
     let copy = tempfile::tempdir().expect("a copy");
-    copy_dir(&data, copy.path());
+    itsm_testkit::copy_dir(&data, copy.path());
     cut(&copy.path().join("sled").join("db"), 0);
     assert!(
         matches!(
@@ -231,7 +218,7 @@ fn a_damaged_head_record_or_sled_config_is_refused() {
         ("a cut sled/conf", "sled/conf", 1),
     ] {
         let copy = tempfile::tempdir().expect("a copy");
-        copy_dir(&data, copy.path());
+        itsm_testkit::copy_dir(&data, copy.path());
         let path = copy.path().join(file);
         if damage == 0 {
             flip(&path, 12);
@@ -253,7 +240,7 @@ fn a_damaged_head_record_or_sled_config_is_refused() {
     }
     // Without the head record the ledger is accepted as it is (and the record written again).
     let copy = tempfile::tempdir().expect("a copy");
-    copy_dir(&data, copy.path());
+    itsm_testkit::copy_dir(&data, copy.path());
     std::fs::remove_file(copy.path().join("ledger.head")).expect("remove the record");
     assert!(matches!(
         verdict(copy.path(), &original, "no head record"),

@@ -27,6 +27,19 @@ fn open(dir: &tempfile::TempDir) -> Arc<SledStore> {
     Arc::new(SledStore::open(dir.path(), &config).expect("store opens"))
 }
 
+/// A runner that snapshots every `every` events by count alone (no pacing by cost), so the
+/// positions of its snapshots do not depend on timing.
+async fn start(
+    store: &Arc<SledStore>,
+    every: u64,
+) -> Result<ProjectionRunner<SledStore>, RunnerError> {
+    let config = RunnerConfig {
+        snapshot_every: every,
+        snapshot_cost_factor: 0,
+    };
+    ProjectionRunner::start(Arc::clone(store), config).await
+}
+
 /// Appends `envelopes` (built by the support ledger) to a real store, one append each.
 async fn append_all(store: &SledStore, envelopes: &[Envelope]) {
     for envelope in envelopes {
@@ -91,15 +104,7 @@ fn history(incidents: u64) -> Vec<Envelope> {
 async fn the_runner_follows_the_ledger_and_equals_a_rebuild() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = open(&dir);
-    let runner = ProjectionRunner::start(
-        Arc::clone(&store),
-        RunnerConfig {
-            snapshot_every: 0,
-            snapshot_cost_factor: 0,
-        },
-    )
-    .await
-    .expect("starts");
+    let runner = start(&store, 0).await.expect("starts");
     let envelopes = history(30);
     append_all(&store, &envelopes).await;
     let head = store.head();
@@ -118,15 +123,7 @@ async fn after_a_restart_the_runner_resumes_from_its_snapshot() {
     let envelopes = history(20);
     let (snapshot_at, first_models) = {
         let store = open(&dir);
-        let runner = ProjectionRunner::start(
-            Arc::clone(&store),
-            RunnerConfig {
-                snapshot_every: 25,
-                snapshot_cost_factor: 0,
-            },
-        )
-        .await
-        .expect("starts");
+        let runner = start(&store, 25).await.expect("starts");
         append_all(&store, &envelopes[..60]).await;
         runner.wait_for(60, PATIENCE).await.expect("caught up");
         let stats = runner.stats();
@@ -139,15 +136,7 @@ async fn after_a_restart_the_runner_resumes_from_its_snapshot() {
     // Restart: the same directory, more history written while no runner was running.
     let store = open(&dir);
     append_all(&store, &envelopes[60..]).await;
-    let runner = ProjectionRunner::start(
-        Arc::clone(&store),
-        RunnerConfig {
-            snapshot_every: 25,
-            snapshot_cost_factor: 0,
-        },
-    )
-    .await
-    .expect("restarts");
+    let runner = start(&store, 25).await.expect("restarts");
     assert_eq!(runner.stats().started_from_snapshot, snapshot_at);
     let head = store.head();
     runner.wait_for(head, PATIENCE).await.expect("caught up");
@@ -163,15 +152,7 @@ async fn after_a_restart_the_runner_resumes_from_its_snapshot() {
 async fn as_of_a_past_position_equals_the_models_captured_live_at_that_moment() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = open(&dir);
-    let runner = ProjectionRunner::start(
-        Arc::clone(&store),
-        RunnerConfig {
-            snapshot_every: 7,
-            snapshot_cost_factor: 0,
-        },
-    )
-    .await
-    .expect("starts");
+    let runner = start(&store, 7).await.expect("starts");
     let envelopes = history(15);
     let mut captured = Vec::new();
     for chunk in envelopes.chunks(9) {
