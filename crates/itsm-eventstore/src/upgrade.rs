@@ -60,6 +60,8 @@ pub enum UpgradePart {
     Envelopes,
     StreamIndex,
     CommandIndex,
+    /// Entries of sled trees other than the ledger's (the legacy snapshot tree).
+    OtherTrees,
 }
 
 impl std::fmt::Display for UpgradePart {
@@ -68,6 +70,7 @@ impl std::fmt::Display for UpgradePart {
             UpgradePart::Envelopes => "events",
             UpgradePart::StreamIndex => "stream index entries",
             UpgradePart::CommandIndex => "command ids",
+            UpgradePart::OtherTrees => "entries of other trees",
         })
     }
 }
@@ -143,15 +146,12 @@ pub(crate) fn copy_format1(
         new,
         &mut progress(UpgradePart::CommandIndex, observe),
     )?;
+    let mut others = progress(UpgradePart::OtherTrees, observe);
     for name in old.tree_names() {
         if name != old.name() {
             let from = old.open_tree(&name).map_err(storage)?;
             let to = new.open_tree(&name).map_err(storage)?;
-            copy_entries(
-                from.iter(),
-                &to,
-                &mut progress(UpgradePart::CommandIndex, &mut |_| {}),
-            )?;
+            copy_entries(from.iter(), &to, &mut others)?;
         }
     }
     new.insert(keys::FORMAT_KEY, &keys::FORMAT_VERSION.to_be_bytes())
@@ -233,7 +233,6 @@ fn copy_stream_index(
         };
         let (stream, version) = v1::parse_stream(&key).ok_or_else(malformed)?;
         let position: [u8; 8] = value.as_ref().try_into().map_err(|_| malformed())?;
-        StreamId::new(String::from_utf8_lossy(stream)).map_err(|_| malformed())?;
         progress.one();
         let continues = run.as_ref().is_some_and(|(s, first, positions)| {
             s == stream
@@ -245,6 +244,7 @@ fn copy_stream_index(
                 close(done, &mut batch);
                 staged += 1;
             }
+            StreamId::new(String::from_utf8_lossy(stream)).map_err(|_| malformed())?;
             run = Some((stream.to_vec(), version, Vec::with_capacity(64)));
         }
         if let Some((_, _, positions)) = run.as_mut() {
