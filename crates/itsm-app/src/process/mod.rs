@@ -324,7 +324,7 @@ impl<S: EventStore + SnapshotStore> Setup<S> {
             current,
             recovered_to: self.recovered_to,
             batch: 0,
-            pace: self.pace.clone(),
+            pace: self.pace,
             started: Instant::now(),
             caught_up: false,
         }
