@@ -270,9 +270,9 @@ impl<S: EventStore + SnapshotStore> Setup<S> {
     /// The manager's newest checkpoint at or below the ledger head, decoded; `None` (after a
     /// warning in the log) when there is none or it cannot be used, so the manager replays
     /// from position 1. Never fails: a checkpoint is a cache.
-    async fn restore<T>(
+    async fn restore<T: Send + 'static>(
         &self,
-        decode: impl FnOnce(&[u8]) -> Result<(u64, T), CodecError>,
+        decode: impl FnOnce(&[u8]) -> Result<(u64, T), CodecError> + Send + 'static,
     ) -> Option<(u64, T)> {
         let manager = self.manager;
         let started = Instant::now();
@@ -285,9 +285,20 @@ impl<S: EventStore + SnapshotStore> Setup<S> {
                 return None;
             }
         };
-        match decode(&snapshot.bytes) {
+        let size = snapshot.bytes.len();
+        // Seconds for the SLA timers' tens of megabytes at 1M incidents: off the executor, as
+        // the snapshot files are read.
+        let bytes = snapshot.bytes;
+        let decoded = match tokio::task::spawn_blocking(move || decode(&bytes)).await {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                tracing::warn!(manager, %error, "process checkpoint decoder failed: replaying the ledger from position 1");
+                return None;
+            }
+        };
+        match decoded {
             Ok((position, core)) if position == snapshot.position => {
-                tracing::info!(manager, position, size = snapshot.bytes.len(), elapsed = ?started.elapsed(), "process checkpoint restored");
+                tracing::info!(manager, position, size, elapsed = ?started.elapsed(), "process checkpoint restored");
                 Some((position, core))
             }
             Ok((position, _)) => {
@@ -646,7 +657,7 @@ async fn run_auto_close<S: EventStore + SnapshotStore>(
 ) {
     let actor = Actor::automation(AUTO_CLOSE);
     let (from, mut closer) = setup
-        .restore(|bytes| AutoClose::decode_checkpoint(bytes, quiet))
+        .restore(move |bytes| AutoClose::decode_checkpoint(bytes, quiet))
         .await
         .unwrap_or_else(|| (0, AutoClose::new(quiet)));
     let mut feed = setup.feed(from);
