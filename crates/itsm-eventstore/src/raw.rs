@@ -3,10 +3,19 @@
 //! [`crate::SledStore`] has open: they bypass the writer, the chain and the head record, which
 //! is the point of a damage test.
 
+use std::path::Path;
+
 use crate::chunk;
 use crate::envelope::StreamId;
 use crate::error::StoreError;
 use crate::keys;
+
+/// The sled tree of the closed store in the store directory `dir` (the one
+/// [`crate::SledStore::open`] takes), opened the way the store opens it: waiting a moment for the
+/// lock a just-dropped store's threads may still hold.
+pub fn open_tree(dir: &Path) -> Result<sled::Db, StoreError> {
+    crate::sled_store::open_raw_tree(dir)
+}
 
 /// A chunk's first position and its frames, as owned byte strings.
 type Chunk = (u64, Vec<Vec<u8>>);

@@ -125,10 +125,32 @@ const LOCK_FILE: &str = "ledgerdesk.lock";
 /// How long `open` waits for sled's own file lock once it holds the directory lock.
 const SLED_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
-enum SledOpenError {
+pub(crate) enum SledOpenError {
     StillLocked,
     Panicked(String),
     Other(sled::Error),
+}
+
+impl SledOpenError {
+    /// The error `open` answers for the store directory `dir`.
+    pub(crate) fn into_store_error(self, dir: &Path) -> StoreError {
+        match self {
+            SledOpenError::StillLocked => StoreError::Locked {
+                path: dir.to_path_buf(),
+            },
+            SledOpenError::Panicked(message) => StoreError::Storage {
+                message: format!("the storage engine failed while recovering its log: {message}"),
+            },
+            SledOpenError::Other(other) => StoreError::storage(&other),
+        }
+    }
+}
+
+/// The sled tree of the closed store in `dir`, opened as [`SledStore::open`] opens it (waiting a
+/// bounded time for the lock a just-dropped handle's threads may still hold), without its
+/// writer, head record or format check: for [`crate::raw`].
+pub(crate) fn open_raw_tree(dir: &Path) -> Result<sled::Db, StoreError> {
+    open_sled(&dir.join(SLED_DIR), &SledConfig::default()).map_err(|e| e.into_store_error(dir))
 }
 
 /// Opens sled, waiting a bounded time for its file lock.
@@ -137,7 +159,7 @@ enum SledOpenError {
 /// lock can still be held for a moment after the previous handle in this process was dropped:
 /// sled's background threads release their file handles after `Db` is gone. So a sled lock error
 /// here is retried with a short backoff instead of reported as another owner.
-fn open_sled(path: &Path, config: &SledConfig) -> Result<sled::Db, SledOpenError> {
+pub(crate) fn open_sled(path: &Path, config: &SledConfig) -> Result<sled::Db, SledOpenError> {
     remove_interrupted_snapshots(path).map_err(|e| SledOpenError::Other(sled::Error::Io(e)))?;
     let started = std::time::Instant::now();
     let mut backoff = std::time::Duration::from_millis(5);
@@ -241,15 +263,7 @@ impl SledStore {
         // A cache: leftovers of a killed save that cannot be removed only take space.
         let _left_for_the_next_open = snapshots.remove_unfinished();
         upgrade::settle(dir, SLED_DIR).map_err(|e| StoreError::storage(&e))?;
-        let open_error = |e| match e {
-            SledOpenError::StillLocked => StoreError::Locked {
-                path: dir.to_path_buf(),
-            },
-            SledOpenError::Panicked(message) => StoreError::Storage {
-                message: format!("the storage engine failed while recovering its log: {message}"),
-            },
-            SledOpenError::Other(other) => StoreError::storage(&other),
-        };
+        let open_error = |e: SledOpenError| e.into_store_error(dir);
         let mut db = open_sled(&dir.join(SLED_DIR), config).map_err(open_error)?;
         match stored_format(&db)? {
             keys::FORMAT_VERSION => {}

@@ -302,16 +302,12 @@ mod tests {
 
     const SLED_DIR: &str = "sled";
 
-    /// sled at `path`, waiting out the lock a just-dropped handle's threads may still hold.
+    /// sled at `path`, waiting out the lock a just-dropped handle's threads may still hold, as
+    /// the store does.
     fn raw_db(path: &Path) -> sled::Db {
-        loop {
-            match sled::Config::new().path(path).open() {
-                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                    std::thread::yield_now();
-                }
-                other => return other.unwrap(),
-            }
-        }
+        crate::sled_store::open_sled(path, &SledConfig::default())
+            .map_err(|e| e.into_store_error(path))
+            .expect("sled opens")
     }
 
     /// A ledger of `appends` appends over a few streams, each of 1-3 events, every other one

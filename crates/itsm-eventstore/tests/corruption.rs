@@ -274,19 +274,7 @@ async fn a_damaged_head_record_is_refused_and_a_missing_one_is_written_again() {
 
 /// Changes stored values through the sled API (sled's own checksums stay valid).
 fn with_raw_tree(dir: &Path, change: impl FnOnce(&sled::Db)) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let db = loop {
-        match sled::Config::new().path(dir.join(SLED_DIR)).open() {
-            Ok(db) => break db,
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::yield_now();
-            }
-            Err(e) => panic!("cannot open the raw sled tree: {e}"),
-        }
-    };
+    let db = raw::open_tree(dir).expect("the raw sled tree of the closed store");
     change(&db);
     db.flush().unwrap();
 }

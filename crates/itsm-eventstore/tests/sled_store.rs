@@ -9,9 +9,8 @@ use itsm_eventstore::{
     StoreError, StreamId, raw,
 };
 
-/// sled's own directory inside the store directory: tests corrupt data through the sled API
-/// the way a disk or an operator could, with `itsm_eventstore::raw` for the key layout.
-const SLED_DIR: &str = "sled";
+// Tests corrupt data through the sled API the way a disk or an operator could, with
+// `itsm_eventstore::raw` to open the closed store's tree and for the key layout.
 
 fn stored(db: &sled::Db, position: u64) -> Vec<u8> {
     raw::envelope_bytes(db, position).unwrap().unwrap()
@@ -52,19 +51,7 @@ async fn ten_events(dir: &tempfile::TempDir) -> Vec<Envelope> {
 fn with_raw_tree(dir: &tempfile::TempDir, change: impl FnOnce(&sled::Db)) {
     // sled's background threads let go of its file lock a moment after the store that used the
     // directory was dropped (the store's own `open` waits for it the same way): retry, bounded.
-    let mut attempts = 0;
-    let db = loop {
-        match sled::Config::new().path(dir.path().join(SLED_DIR)).open() {
-            Ok(db) => break db,
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock") && attempts < 200 =>
-            {
-                attempts += 1;
-                std::thread::sleep(std::time::Duration::from_millis(25));
-            }
-            Err(e) => panic!("cannot open the raw sled tree: {e}"),
-        }
-    };
+    let db = raw::open_tree(dir.path()).expect("the raw sled tree of the closed store");
     change(&db);
     db.flush().unwrap();
 }

@@ -8,7 +8,7 @@ mod conformance;
 use std::path::{Path, PathBuf};
 
 use conformance::{meta, one, stream};
-use itsm_eventstore::{EventStore, ExpectedVersion, SledConfig, SledStore, SnapshotStore};
+use itsm_eventstore::{EventStore, ExpectedVersion, SledConfig, SledStore, SnapshotStore, raw};
 
 const LEGACY_TREE: &str = "snapshots";
 
@@ -36,19 +36,7 @@ fn open(dir: &Path) -> SledStore {
 
 /// Runs `change` on the raw sled database of a closed store.
 fn with_raw_sled<T>(dir: &Path, change: impl FnOnce(&sled::Db) -> T) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let db = loop {
-        match sled::Config::new().path(dir.join("sled")).open() {
-            Ok(db) => break db,
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::yield_now();
-            }
-            Err(e) => panic!("cannot open the raw sled database: {e}"),
-        }
-    };
+    let db = raw::open_tree(dir).expect("the raw sled tree of the closed store");
     let out = change(&db);
     db.flush().expect("the raw database flushes");
     out
